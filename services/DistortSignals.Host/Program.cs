@@ -1,1 +1,3 @@
-return 0;
+using DistortSignals.Host.Cli;
+
+return await CliApp.RunAsync(args);
