@@ -1,6 +1,6 @@
 namespace DistortSignals.Core.Validation;
 
-/// <summary>One problem with an input: the field it concerns (a dotted path) and what is wrong, with the value.</summary>
+/// <summary>One broken rule: the field (camelCase, as on the wire) and a message that quotes the value.</summary>
 public sealed record ValidationError(string Field, string Message)
 {
     public override string ToString() => $"{Field}: {Message}";
