@@ -1,3 +1,4 @@
+using DistortSignals.Core.Indicators;
 using DistortSignals.Core.Validation;
 
 namespace DistortSignals.Core.Market;
@@ -63,6 +64,21 @@ public static class MarketValidation
             errors.Add(new ValidationError("time", $"{ValidationRules.Format(bar.OpenTime)} is not aligned to {bar.Timeframe}"));
         }
 
+        ValidatePrices(errors, bar.ToOhlcv());
+        if (bar.TickCount < 0)
+        {
+            errors.Add(new ValidationError("tickCount", $"{bar.TickCount} is negative"));
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// The price and volume rules of a bar: positive finite prices, a high and low that contain the open
+    /// and close, and a volume of at least zero. For callers that have prices without a bar around them.
+    /// </summary>
+    public static void ValidatePrices(ICollection<ValidationError> errors, Ohlcv bar)
+    {
         // Non-short-circuit & so that every bad price is reported, not just the first.
         var pricesOk = ValidationRules.Positive(errors, "open", bar.Open)
             & ValidationRules.Positive(errors, "high", bar.High)
@@ -89,12 +105,6 @@ public static class MarketValidation
         }
 
         ValidationRules.NonNegative(errors, "volume", bar.Volume);
-        if (bar.TickCount < 0)
-        {
-            errors.Add(new ValidationError("tickCount", $"{bar.TickCount} is negative"));
-        }
-
-        return errors;
     }
 
     public static IReadOnlyList<ValidationError> Validate(Instrument instrument)

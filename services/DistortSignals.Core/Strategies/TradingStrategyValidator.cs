@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
+using DistortSignals.Core.Market;
 using DistortSignals.Core.Validation;
 
 namespace DistortSignals.Core.Strategies;
@@ -8,7 +8,7 @@ namespace DistortSignals.Core.Strategies;
 /// Checks a TradingStrategy spec. The same rules serve the one-process host and the operator; the
 /// CRD schema states them again for the API server. Field names are paths from the resource root.
 /// </summary>
-public static partial class TradingStrategyValidator
+public static class TradingStrategyValidator
 {
     public const int MaxSymbols = 50;
     public const int MaxPeriod = 1000;
@@ -30,10 +30,10 @@ public static partial class TradingStrategyValidator
         }
 
         var weights = spec.Weights;
-        Range(errors, "spec.weights.momentum", weights.Momentum, 0, 1);
-        Range(errors, "spec.weights.meanReversion", weights.MeanReversion, 0, 1);
-        Range(errors, "spec.weights.breakout", weights.Breakout, 0, 1);
-        if (!(weights.Sum > 0))
+        var weightsValid = Range(errors, "spec.weights.momentum", weights.Momentum, 0, 1)
+            & Range(errors, "spec.weights.meanReversion", weights.MeanReversion, 0, 1)
+            & Range(errors, "spec.weights.breakout", weights.Breakout, 0, 1);
+        if (weightsValid && !(weights.Sum > 0))
         {
             errors.Add(new("spec.weights", "at least one of momentum, meanReversion and breakout must be above 0"));
         }
@@ -88,11 +88,7 @@ public static partial class TradingStrategyValidator
         for (var i = 0; i < symbols.Count; i++)
         {
             var symbol = symbols[i];
-            if (!Symbol().IsMatch(symbol ?? ""))
-            {
-                errors.Add(new($"spec.symbols[{i}]", $"'{symbol}' is not a symbol (letters, digits, '.', '_', '-', '/', at most 32)"));
-            }
-            else if (!seen.Add(symbol!))
+            if (MarketValidation.ValidateSymbol(errors, $"spec.symbols[{i}]", symbol) && !seen.Add(symbol!))
             {
                 errors.Add(new($"spec.symbols[{i}]", $"'{symbol}' is listed twice"));
             }
@@ -126,12 +122,15 @@ public static partial class TradingStrategyValidator
         }
     }
 
-    private static void Range(List<ValidationError> errors, string field, double value, double min, double max)
+    private static bool Range(List<ValidationError> errors, string field, double value, double min, double max)
     {
-        if (!(value >= min && value <= max))
+        if (value >= min && value <= max)
         {
-            errors.Add(new(field, $"{Format(value)} is outside {Format(min)}..{Format(max)}"));
+            return true;
         }
+
+        errors.Add(new(field, $"{Format(value)} is outside {Format(min)}..{Format(max)}"));
+        return false;
     }
 
     private static void Positive(List<ValidationError> errors, string field, double value, double max)
@@ -153,8 +152,5 @@ public static partial class TradingStrategyValidator
         return time;
     }
 
-    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    [GeneratedRegex("^[A-Za-z0-9._/-]{1,32}$")]
-    private static partial Regex Symbol();
+    private static string Format(double value) => ValidationRules.Format(value);
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using DistortSignals.Core.Indicators;
+using DistortSignals.Core.Market;
+using DistortSignals.Core.Validation;
 
 namespace DistortSignals.Host.Csv;
 
@@ -9,7 +11,8 @@ internal readonly record struct CsvBar(int Line, DateTimeOffset Time, Ohlcv Valu
 /// <summary>
 /// Reads OHLCV CSV: a header naming date, open, high, low, close and volume (any order, other columns
 /// ignored), then one bar a line in ascending time. Dates are ISO 8601 or "yyyy-MM-dd HH:mm", UTC unless
-/// they carry an offset. The first bad row stops the read with its line, column and value.
+/// they carry an offset. Prices follow the bar rules of <see cref="MarketValidation"/>. The first bad row
+/// stops the read with its line, column and value.
 /// </summary>
 internal static class BarCsvReader
 {
@@ -66,6 +69,13 @@ internal static class BarCsvReader
                 Number(cells, index[3], "low"),
                 Number(cells, index[4], "close"),
                 Number(cells, index[5], "volume"));
+            var errors = new List<ValidationError>();
+            MarketValidation.ValidatePrices(errors, bar);
+            if (errors.Count > 0)
+            {
+                throw new CsvInputException(source, lineNumber, errors[0].Field, null, errors[0].Message);
+            }
+
             yield return new CsvBar(lineNumber, time, bar);
         }
 
@@ -81,7 +91,7 @@ internal static class BarCsvReader
 
 /// <summary>A CSV input problem, said the way a person fixes it: file, line, column, value, reason.</summary>
 internal sealed class CsvInputException(string source, int line, string? column, string? value, string reason)
-    : Exception($"{source} line {line}" + (column is null ? "" : $", column {column}") + (value is null ? "" : $": '{value}'") + $" {reason}")
+    : Exception($"{source} line {line}" + (column is null ? "" : $", column {column}") + (value is null ? ": " : $": '{value}' ") + reason)
 {
     public int Line { get; } = line;
 
