@@ -31,7 +31,7 @@ internal static class IndicatorsCommand
 
         await using var target = context.OpenOutput(outputFile);
         var writer = target.Writer;
-        await writer.WriteLineAsync(string.Join(',', ["timestamp", .. instances.SelectMany(i => i.Outputs.Select(o => $"{i.Id}.{o}"))]));
+        await writer.WriteLineAsync(string.Join(',', ["timestamp", .. instances.SelectMany(i => i.Outputs.Select(o => CsvFormat.Text($"{i.Id}.{o}")))]));
         var cells = new List<string>();
         var count = 0;
         foreach (var row in rows)

@@ -62,7 +62,9 @@ public static partial class ResourceJson
 
         if (UnknownMember().Match(message) is { Success: true } unknown)
         {
-            return $"{path}.{unknown.Groups[1].Value}: is not a known field";
+            // The serializer's path already ends at the unknown property.
+            var name = unknown.Groups[1].Value;
+            return $"{(path.EndsWith("." + name, StringComparison.Ordinal) ? path : path + "." + name)}: is not a known field";
         }
 
         // The serializer's own message names .NET types; keep only what a manifest author can act on.
@@ -73,6 +75,6 @@ public static partial class ResourceJson
     [GeneratedRegex("missing required properties including: '([^']+)'")]
     private static partial Regex MissingRequired();
 
-    [GeneratedRegex("could not map JSON property '([^']+)'|The JSON property '([^']+)' could not be mapped")]
+    [GeneratedRegex("JSON property '([^']+)' could not be mapped")]
     private static partial Regex UnknownMember();
 }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using DistortSignals.Core.Indicators;
 
+using DistortSignals.Testing;
+
 namespace DistortSignals.Core.Tests.Indicators;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using DistortSignals.Platform.Postgres;
+using DistortSignals.Testing;
 using Npgsql;
 
 namespace DistortSignals.Platform.Tests.Postgres;

@@ -1,7 +1,7 @@
 using DistortSignals.Platform.Postgres;
 using Npgsql;
 
-namespace DistortSignals.Platform.Tests.Postgres;
+namespace DistortSignals.Testing;
 
 /// <summary>
 /// One private PostgreSQL cluster per test run, started on first use and stopped when the test

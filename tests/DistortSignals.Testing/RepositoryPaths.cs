@@ -1,10 +1,10 @@
-namespace DistortSignals.Core.Tests;
+namespace DistortSignals.Testing;
 
 /// <summary>
-/// Locates the shared reference data: <c>DS_SHARED_DIR</c> if set, otherwise <c>../shared</c> next to the
-/// folder holding DistortSignals.sln (found by walking up from the test binaries).
+/// Locates the repository (the folder holding DistortSignals.sln, found by walking up from the test
+/// binaries) and the shared reference data: <c>DS_SHARED_DIR</c> if set, otherwise <c>../shared</c> beside it.
 /// </summary>
-internal static class SharedReference
+public static class SharedReference
 {
     public const string EnvironmentVariable = "DS_SHARED_DIR";
 
@@ -22,23 +22,24 @@ internal static class SharedReference
         return path;
     }
 
-    private static string SharedRoot()
+    /// <summary>The folder holding DistortSignals.sln.</summary>
+    public static string RepositoryRoot()
     {
-        var overridden = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(overridden))
-        {
-            return overridden;
-        }
-
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "DistortSignals.sln")))
             {
-                return Path.Combine(dir.FullName, "..", "shared");
+                return dir.FullName;
             }
         }
 
         throw new DirectoryNotFoundException(
             $"DistortSignals.sln not found above {AppContext.BaseDirectory}; set {EnvironmentVariable} to the shared folder");
+    }
+
+    private static string SharedRoot()
+    {
+        var overridden = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        return string.IsNullOrWhiteSpace(overridden) ? Path.Combine(RepositoryRoot(), "..", "shared") : overridden;
     }
 }
