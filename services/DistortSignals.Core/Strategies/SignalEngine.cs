@@ -127,6 +127,7 @@ public sealed class SignalEngine
 
         UpdateConfirmation(bar);
 
+        // An ATR of 0 (a market that has not moved) cannot scale the scores: it counts as not warm yet.
         if (_emaFast.Value is not { } emaFast || _emaSlow.Value is not { } emaSlow || _rsi.Value is not { } rsi
             || _bollinger.Middle is null || _atr.Value is not { } atr || _adx.Value is not { } adx
             || _donchian.Upper is not { } upper || _donchian.Lower is not { } lower || priorVolume is null
