@@ -29,14 +29,14 @@ internal sealed class RollingWindow
 
     public double Mean => _shift + (_sum / _count);
 
-    /// <summary>Population variance (divided by N), never negative.</summary>
+    /// <summary>Population variance (divided by N): never negative; NaN when the sums overflowed.</summary>
     public double Variance
     {
         get
         {
             var meanOffset = _sum / _count;
             var variance = (_sumOfSquares / _count) - (meanOffset * meanOffset);
-            return variance > 0 ? variance : 0;
+            return variance < 0 ? 0 : variance;
         }
     }
 
