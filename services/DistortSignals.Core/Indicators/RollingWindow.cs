@@ -47,30 +47,29 @@ internal sealed class RollingWindow
             _shift = value;
         }
 
+        // One addition per sum on the loop-carried chain: the difference is formed off the chain.
+        var entering = value - _shift;
         if (_count == _values.Length)
         {
             var leaving = _values[_next] - _shift;
-            _sum -= leaving;
+            _sum += entering - leaving;
             if (_trackVariance)
             {
-                _sumOfSquares -= leaving * leaving;
+                _sumOfSquares += (entering * entering) - (leaving * leaving);
             }
         }
         else
         {
             _count++;
+            _sum += entering;
+            if (_trackVariance)
+            {
+                _sumOfSquares += entering * entering;
+            }
         }
 
         _values[_next] = value;
         _next = _next + 1 == _values.Length ? 0 : _next + 1;
-
-        var entering = value - _shift;
-        _sum += entering;
-        if (_trackVariance)
-        {
-            _sumOfSquares += entering * entering;
-        }
-
         if (++_sinceRecompute >= _values.Length || !double.IsFinite(_sum + _sumOfSquares))
         {
             Recompute(value);
