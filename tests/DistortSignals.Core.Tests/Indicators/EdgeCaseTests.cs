@@ -158,6 +158,33 @@ public class EdgeCaseTests
         Assert.NotNull(bands.Upper);
     }
 
+    [Fact]
+    public void An_overflowed_range_publishes_nothing_stale()
+    {
+        var bars = IndicatorTestData.RandomWalk(60, seed: 17);
+        var keltner = new Keltner();
+        var superTrend = new SuperTrend();
+        foreach (var bar in bars)
+        {
+            keltner.Update(in bar);
+            superTrend.Update(in bar);
+        }
+
+        Assert.NotNull(keltner.Upper);
+        Assert.NotNull(superTrend.Value);
+
+        // A true range of 2e308 overflows, and a Wilder average never forgets it: the ATR-based
+        // outputs become null for good instead of repeating the last finite values.
+        var overflowing = new Ohlcv(0, 1e308, -1e308, 0, 1);
+        keltner.Update(in overflowing);
+        superTrend.Update(in overflowing);
+
+        Assert.Null(keltner.Upper);
+        Assert.Null(keltner.Center);
+        Assert.Null(superTrend.Value);
+        Assert.Null(superTrend.IsBullish);
+    }
+
     [Theory]
     [MemberData(nameof(Ids))]
     public void A_single_bar_is_defined_only_where_one_bar_suffices(string id)
