@@ -1,3 +1,4 @@
 using BenchmarkDotNet.Running;
+using DistortSignals.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new BenchmarkConfig());

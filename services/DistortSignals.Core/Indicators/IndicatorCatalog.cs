@@ -67,7 +67,7 @@ public static class IndicatorCatalog
         if (arguments.Length > parameters.Length)
         {
             throw new FormatException(
-                $"{text}: {entry.Name} takes {(parameters.Length == 0 ? "no parameters" : $"at most {parameters.Length} ({entry.Usage})")}, got {arguments.Length}");
+                $"{text}: {entry.Name} takes {(parameters.Length == 0 ? "no parameters" : $"at most {parameters.Length} parameter{(parameters.Length == 1 ? "" : "s")} ({entry.Usage})")}, got {arguments.Length}");
         }
 
         var values = new double[parameters.Length];

@@ -51,6 +51,8 @@ public sealed class Keltner : IIndicator
         _atr.Update(in bar);
         if (_ema.Value is not double center || _atr.Value is not double atr)
         {
+            // Before warm-up, or after an overflow made the EMA or ATR undefined: no stale channel.
+            Upper = Center = Lower = Width = null;
             return;
         }
 

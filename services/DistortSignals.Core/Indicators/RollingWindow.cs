@@ -29,14 +29,14 @@ internal sealed class RollingWindow
 
     public double Mean => _shift + (_sum / _count);
 
-    /// <summary>Population variance (divided by N), never negative.</summary>
+    /// <summary>Population variance (divided by N): never negative; NaN when the sums overflowed.</summary>
     public double Variance
     {
         get
         {
             var meanOffset = _sum / _count;
             var variance = (_sumOfSquares / _count) - (meanOffset * meanOffset);
-            return variance > 0 ? variance : 0;
+            return variance < 0 ? 0 : variance;
         }
     }
 
@@ -47,30 +47,29 @@ internal sealed class RollingWindow
             _shift = value;
         }
 
+        // One addition per sum on the loop-carried chain: the difference is formed off the chain.
+        var entering = value - _shift;
         if (_count == _values.Length)
         {
             var leaving = _values[_next] - _shift;
-            _sum -= leaving;
+            _sum += entering - leaving;
             if (_trackVariance)
             {
-                _sumOfSquares -= leaving * leaving;
+                _sumOfSquares += (entering * entering) - (leaving * leaving);
             }
         }
         else
         {
             _count++;
+            _sum += entering;
+            if (_trackVariance)
+            {
+                _sumOfSquares += entering * entering;
+            }
         }
 
         _values[_next] = value;
         _next = _next + 1 == _values.Length ? 0 : _next + 1;
-
-        var entering = value - _shift;
-        _sum += entering;
-        if (_trackVariance)
-        {
-            _sumOfSquares += entering * entering;
-        }
-
         if (++_sinceRecompute >= _values.Length || !double.IsFinite(_sum + _sumOfSquares))
         {
             Recompute(value);

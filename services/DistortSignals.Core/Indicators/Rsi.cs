@@ -13,7 +13,7 @@ public sealed class Rsi : IIndicator
     private double _previousClose;
     private bool _hasValue;
 
-    public Rsi(int period)
+    public Rsi(int period = 14)
     {
         Guard.AtLeast(period, 1, nameof(period));
         Period = period;

@@ -55,6 +55,10 @@ public sealed class SuperTrend : IIndicator
         _previousClose = bar.Close;
         if (_atr.Value is not double atr)
         {
+            // Before warm-up, or after an overflow made the ATR undefined: the bands keep their state
+            // but nothing stale is published.
+            Value = Upper = Lower = null;
+            IsBullish = null;
             return;
         }
 

@@ -87,8 +87,17 @@ internal static class IndicatorTestData
         return result;
     }
 
-    /// <summary>Outputs that are defined by construction once warmed up (SuperTrend's bands alternate by design).</summary>
-    public static int DefinedOutputCount(IIndicator indicator) => indicator is SuperTrend ? 1 : indicator.Outputs.Count;
+    /// <summary>
+    /// Indexes of the outputs that are defined by construction once warmed up: SuperTrend's bands alternate
+    /// by design, and a one-bar window has no spread, so BB's %B and z-score and CCI never exist there.
+    /// </summary>
+    public static int[] DefinedOutputs(IIndicator indicator) => indicator switch
+    {
+        SuperTrend => [0],
+        BollingerBands { Period: 1 } => [0, 1, 2, 5],
+        Cci { Period: 1 } => [],
+        _ => Enumerable.Range(0, indicator.Outputs.Count).ToArray(),
+    };
 
     private static double?[] Channel(ChannelPoint p) => [p.Upper, p.Center, p.Lower, p.Width];
 

@@ -80,7 +80,7 @@ public class ReferenceValueTests
         var bars = reference.Bars[series];
         var expected = reference.Expected(series, id);
         var indicator = IndicatorCatalog.Create(id);
-        var defined = indicator.Outputs.Take(IndicatorTestData.DefinedOutputCount(indicator)).Select(n => expected[n]).ToArray();
+        var defined = IndicatorTestData.DefinedOutputs(indicator).Select(o => expected[indicator.Outputs[o]]).ToArray();
         var firstReady = Enumerable.Range(0, bars.Length).First(i => defined.All(values => values[i] is not null));
 
         Assert.Equal(firstReady + 1, indicator.WarmupPeriod);
