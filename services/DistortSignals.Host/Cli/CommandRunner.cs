@@ -35,13 +35,7 @@ internal sealed class CommandContext(TextWriter output, TextWriter error)
 
     public TextWriter Error { get; } = error;
 
-    public IAnsiConsole Console { get; } = AnsiConsole.Create(new AnsiConsoleSettings
-    {
-        Out = new AnsiConsoleOutput(error),
-        Interactive = ReferenceEquals(error, System.Console.Error) && !System.Console.IsErrorRedirected
-            ? InteractionSupport.Yes
-            : InteractionSupport.No,
-    });
+    public IAnsiConsole Console { get; } = CreateConsole(error);
 
     /// <summary>The file named by --output, or the command's standard output when none is named.</summary>
     public OutputTarget OpenOutput(FileInfo? file) => OutputTarget.Open(file, Output);
@@ -49,6 +43,19 @@ internal sealed class CommandContext(TextWriter output, TextWriter error)
     /// <summary>Opens --input, or says plainly that it is missing.</summary>
     public static StreamReader OpenInput(FileInfo file, string option = "--input") =>
         file.Exists ? new StreamReader(file.FullName) : throw new InvalidInputException($"{option}: the file '{file.FullName}' does not exist");
+
+    /// <summary>Colours and live progress only on a terminal; plain text into pipes, files and tests.</summary>
+    private static IAnsiConsole CreateConsole(TextWriter error)
+    {
+        var terminal = ReferenceEquals(error, System.Console.Error) && !System.Console.IsErrorRedirected;
+        return AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(error),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+    }
 }
 
 /// <summary>A command-line input that cannot be used; the message names the option and the value.</summary>
