@@ -1,0 +1,60 @@
+using Npgsql;
+
+namespace DistortSignals.Platform.Messaging;
+
+/// <summary>What a handler says about one delivery, as Dapr's SUCCESS, RETRY and DROP.</summary>
+public enum DeliveryOutcome
+{
+    /// <summary>Handled (or already handled before): acknowledge.</summary>
+    Success,
+
+    /// <summary>A passing problem: deliver again later, with backoff; after the retry limit it goes to the dead letters.</summary>
+    Retry,
+
+    /// <summary>Can never succeed (malformed, unknown type): do not retry; it goes to the dead letters.</summary>
+    Drop,
+}
+
+/// <summary>
+/// Handles one event inside the consuming module's database transaction. The platform records the
+/// event id as handled by this consumer in the same transaction, so a redelivered event is
+/// acknowledged without running the handler again (at-least-once delivery, exactly-once effect).
+/// Anything the handler publishes goes through <see cref="IOutbox"/> with the same transaction.
+/// </summary>
+public delegate Task<DeliveryOutcome> EventHandler(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken);
+
+/// <summary>
+/// A module's subscription: <see cref="Consumer"/> names the consumer (dedupe and dead letters are per
+/// consumer; replicas of a role share it), <see cref="Schema"/> is the module's schema where its dedupe
+/// records live. In Dapr mode this becomes an entry of <c>/dapr/subscribe</c> with route
+/// <c>/events/{Consumer}/{Topic}</c> and the dead-letter topic.
+/// </summary>
+public sealed record EventSubscription(string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null);
+
+/// <summary>Where modules declare their subscriptions at start-up; the platform delivers to them.</summary>
+public interface ISubscriptionRegistry
+{
+    void Subscribe(EventSubscription subscription);
+
+    IReadOnlyList<EventSubscription> Subscriptions { get; }
+}
+
+/// <summary>
+/// The transactional outbox: a module adds the events of a state change in the transaction of that
+/// change; a relay publishes them afterwards and marks them sent. The rows are kept as the module's
+/// audit log (pruned by age).
+/// </summary>
+public interface IOutbox
+{
+    Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Publishes an event to a topic: the in-process platform hands it to the local subscribers' durable
+/// queues; the Dapr platform posts it to the sidecar. Only the outbox relay calls this; modules use
+/// <see cref="IOutbox"/>.
+/// </summary>
+public interface IEventPublisher
+{
+    Task PublishEventAsync(string topic, CloudEvent cloudEvent, CancellationToken cancellationToken);
+}
