@@ -18,6 +18,7 @@ public sealed class SyntheticMarket
     private double _anchor;
     private MarketPhase _phase;
     private int _phaseBarsLeft;
+    private int _ticksLeftInBar;
 
     /// <param name="barVolatility">The typical relative move of one bar, for example 0.001 for 0.1 %.</param>
     /// <param name="digits">Prices are rounded to this many decimals.</param>
@@ -56,26 +57,12 @@ public sealed class SyntheticMarket
 
     public Bar NextBar(Timeframe timeframe, DateTimeOffset openTime)
     {
-        if (_phaseBarsLeft-- <= 0)
-        {
-            StartPhase();
-        }
-
-        var stepVolatility = _barVolatility / Math.Sqrt(StepsPerBar) * (_phase == MarketPhase.Volatile ? 2.5 : 1);
-        var drift = _phase switch
-        {
-            MarketPhase.TrendUp => 0.35 * stepVolatility,
-            MarketPhase.TrendDown => -0.35 * stepVolatility,
-            _ => 0,
-        };
-
+        AdvancePhase();
         var open = Round(_price);
         double high = open, low = open;
         for (var step = 0; step < StepsPerBar; step++)
         {
-            // In a range the price is pulled back towards the anchor, so it oscillates instead of wandering.
-            var pull = _phase == MarketPhase.Range ? 0.08 * Math.Log(_anchor / _price) : 0;
-            _price *= Math.Exp(drift + pull + (stepVolatility * Gaussian()));
+            Step(StepsPerBar);
             high = Math.Max(high, _price);
             low = Math.Min(low, _price);
         }
@@ -83,10 +70,52 @@ public sealed class SyntheticMarket
         var close = Round(_price);
         high = Math.Max(Round(high), Math.Max(open, close));
         low = Math.Min(Round(low), Math.Min(open, close));
-        var volumeFactor = _phase == MarketPhase.Volatile ? 2.2 : _phase == MarketPhase.Range ? 0.8 : 1.1;
-        var volume = Math.Round(1000 * volumeFactor * Math.Exp(0.3 * Gaussian()));
+        var volume = Math.Round(1000 * VolumeFactor() * Math.Exp(0.3 * Gaussian()));
         return new Bar(_symbol, timeframe, openTime, open, high, low, close, volume, StepsPerBar);
     }
+
+    /// <summary>
+    /// The next tick of the same process at a finer grain: <paramref name="ticksPerBar"/> ticks make up the
+    /// move of one bar. Bid is the rounded price, ask is bid plus <paramref name="spread"/>.
+    /// </summary>
+    public Tick NextTick(DateTimeOffset time, int ticksPerBar, double spread, string source)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(ticksPerBar, 1);
+        if (_ticksLeftInBar-- <= 0)
+        {
+            AdvancePhase();
+            _ticksLeftInBar = ticksPerBar - 1;
+        }
+
+        Step(ticksPerBar);
+        var bid = Round(_price);
+        var volume = Math.Max(1, Math.Round(1000.0 / ticksPerBar * VolumeFactor() * Math.Exp(0.3 * Gaussian())));
+        return new Tick(_symbol, time, bid, Math.Round(bid + spread, _digits), null, volume, source);
+    }
+
+    private void AdvancePhase()
+    {
+        if (_phaseBarsLeft-- <= 0)
+        {
+            StartPhase();
+        }
+    }
+
+    /// <summary>One step of <paramref name="stepsPerBar"/>: drift by phase, and in a range a pull back towards the anchor so it oscillates.</summary>
+    private void Step(int stepsPerBar)
+    {
+        var stepVolatility = _barVolatility / Math.Sqrt(stepsPerBar) * (_phase == MarketPhase.Volatile ? 2.5 : 1);
+        var drift = _phase switch
+        {
+            MarketPhase.TrendUp => 0.35 * stepVolatility * Math.Sqrt(StepsPerBar / (double)stepsPerBar),
+            MarketPhase.TrendDown => -0.35 * stepVolatility * Math.Sqrt(StepsPerBar / (double)stepsPerBar),
+            _ => 0,
+        };
+        var pull = _phase == MarketPhase.Range ? 0.08 * StepsPerBar / stepsPerBar * Math.Log(_anchor / _price) : 0;
+        _price *= Math.Exp(drift + pull + (stepVolatility * Gaussian()));
+    }
+
+    private double VolumeFactor() => _phase == MarketPhase.Volatile ? 2.2 : _phase == MarketPhase.Range ? 0.8 : 1.1;
 
     private void StartPhase()
     {

@@ -3,7 +3,7 @@ namespace DistortSignals.Host.Run;
 /// <summary>
 /// What `distortsignals run` is told, from (in increasing precedence) appsettings.json,
 /// appsettings.{Environment}.json, DS_-prefixed environment variables (DS_Postgres__ConnectionString) and
-/// the command line.
+/// the command line. The modules read their own sections (Ingest, Feed, Hub, ...).
 /// </summary>
 public sealed record HostSettings
 {
@@ -17,12 +17,6 @@ public sealed record HostSettings
     public string Resources { get; init; } = "examples";
 
     public string Urls { get; init; } = "http://127.0.0.1:8080";
-
-    /// <summary>synthetic (a made-up market through the ingest path) or none.</summary>
-    public string Feed { get; init; } = "synthetic";
-
-    /// <summary>How many times real time the synthetic feed runs.</summary>
-    public double Speed { get; init; } = 60;
 
     public PostgresSettings Postgres { get; init; } = new();
 }

@@ -67,6 +67,25 @@ public sealed class PrometheusExporter : IDisposable
         return text.ToString();
     }
 
+    /// <summary>The sum over all series of the instrument named <paramref name="instrumentName"/> (0 when nothing was recorded): for live summaries.</summary>
+    public double Total(string instrumentName)
+    {
+        _listener.RecordObservableInstruments();
+        var total = 0.0;
+        foreach (var ((instrument, _), series) in _series)
+        {
+            if (instrument.Name == instrumentName)
+            {
+                lock (series)
+                {
+                    total += series.Value;
+                }
+            }
+        }
+
+        return total;
+    }
+
     public void Dispose() => _listener.Dispose();
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)

@@ -1,0 +1,34 @@
+using DistortSignals.Platform.Observability;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Npgsql;
+
+namespace DistortSignals.Host.Run;
+
+/// <summary>The endpoints that need no key: liveness, readiness (the database answers) and Prometheus metrics.</summary>
+internal static class OperationsEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+        endpoints.MapGet("/readyz", ReadyAsync).AllowAnonymous();
+        endpoints.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8")).AllowAnonymous();
+    }
+
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            await using var command = database.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(timeout.Token);
+            return Results.Text("ready\n");
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            return Results.Problem(title: "Not ready", detail: $"the database does not answer: {e.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using DistortSignals.Platform.Hosting;
+using DistortSignals.Platform.Observability;
+using DistortSignals.Platform.Resources;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace DistortSignals.Host.Run;
+
+/// <summary>
+/// `distortsignals run`: composes the modules of the chosen role on the chosen platform into one ASP.NET
+/// Core application. The host only composes: every module registers its own services and endpoints.
+/// </summary>
+internal static class PlatformHost
+{
+    public const string ActivitySourcePattern = "DistortSignals.*";
+
+    /// <summary>Reads the settings in the usual ASP.NET order, then the command line's <paramref name="overrides"/> on top.</summary>
+    public static WebApplicationBuilder CreateBuilder(IReadOnlyDictionary<string, string?> overrides)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddEnvironmentVariables("DS_");
+        builder.Configuration.AddInMemoryCollection(overrides);
+        return builder;
+    }
+
+    /// <summary>Builds the application for <paramref name="settings"/> against an already started database.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder, HostSettings settings, ResourceSet resources, string connectionString)
+    {
+        var modules = ModuleCatalog.For(settings.Role);
+        if (settings.Platform != "inprocess")
+        {
+            throw new ArgumentException(settings.Platform == "dapr"
+                ? "--platform: dapr is not built yet; use inprocess"
+                : $"--platform: '{settings.Platform}' is not one of inprocess, dapr");
+        }
+
+        builder.WebHost.UseUrls(settings.Urls);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var services = builder.Services;
+        services.AddSingleton(resources);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<PrometheusExporter>();
+        services.AddInProcessPlatform(builder.Configuration);
+        services.AddPlatformSecurity(builder.Configuration);
+        foreach (var module in modules)
+        {
+            module.ConfigureServices(services, builder.Configuration);
+        }
+
+        var app = builder.Build();
+        app.UsePlatformSecurity();
+        OperationsEndpoints.Map(app);
+        SecurityEndpoints.Map(app);
+        foreach (var module in modules)
+        {
+            module.MapEndpoints(app);
+        }
+
+        return app;
+    }
+
+    /// <summary>OTLP traces and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the standard OTEL_* variables).</summary>
+    public static IDisposable? StartTelemetry(string role)
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            return null;
+        }
+
+        var resource = ResourceBuilder.CreateDefault().AddService($"distortsignals-{role}");
+        var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(ActivitySourcePattern).AddOtlpExporter().Build();
+        var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(ActivitySourcePattern).AddOtlpExporter().Build();
+        return new Disposables(tracing, metrics);
+    }
+
+    private sealed class Disposables(params IDisposable?[] items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items)
+            {
+                item?.Dispose();
+            }
+        }
+    }
+}

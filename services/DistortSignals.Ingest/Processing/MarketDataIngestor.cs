@@ -1,0 +1,360 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DistortSignals.Core.Market;
+using DistortSignals.Core.Validation;
+using DistortSignals.Platform;
+using DistortSignals.Platform.Messaging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace DistortSignals.Ingest.Processing;
+
+/// <summary>
+/// The one ingest path, for the HTTP API and the synthetic feed alike. A batch is one transaction: the
+/// symbols it touches are locked (a transaction-scoped advisory lock, so replicas of the role serialise
+/// per symbol too), their bar builders loaded, repeats detected against the stored ticks, the new ticks
+/// and every bar they close stored, the <c>bar.closed</c> events written to the outbox, and the builders
+/// saved. A crash at any point leaves either all of it or none.
+/// </summary>
+public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox, IngestOptions options, IngestMetrics metrics)
+{
+    public const string Schema = "ingest";
+
+    public async Task<IngestResult> IngestTicksAsync(IReadOnlyList<(int Index, Tick Tick)> ticks, CancellationToken cancellationToken)
+    {
+        var refused = new List<RefusedItem>();
+        var known = ticks.Where(t => KnownSymbol(t.Index, t.Tick.Symbol, refused)).ToList();
+        var duplicates = new List<int>();
+        var accepted = new List<(Tick Tick, string Id)>();
+        var closed = new List<Bar>();
+        if (known.Count > 0)
+        {
+            await using var transaction = await BeginAsync(known.Select(t => t.Tick.Symbol), cancellationToken);
+            var builders = await LoadAsync(transaction, known.Select(t => t.Tick.Symbol), cancellationToken);
+            var ids = known.Select(t => TickId(t.Tick)).ToArray();
+            var stored = await ExistingTickIdsAsync(transaction, ids, cancellationToken);
+
+            // In time order per symbol, so that a batch's own order cannot make its later ticks late.
+            foreach (var (item, id) in known.Zip(ids).OrderBy(x => x.First.Tick.Time).ThenBy(x => x.First.Index))
+            {
+                if (!stored.Add(id))
+                {
+                    duplicates.Add(item.Index);
+                    continue;
+                }
+
+                if (builders[item.Tick.Symbol].Add(item.Tick, closed) is { } refusal)
+                {
+                    stored.Remove(id);
+                    refused.Add(new RefusedItem(item.Index, refusal.Errors));
+                    metrics.TicksRefused.Add(1, new KeyValuePair<string, object?>("reason", refusal.Reason.ToString()));
+                    continue;
+                }
+
+                accepted.Add((item.Tick, id));
+            }
+
+            await InsertTicksAsync(transaction, accepted, cancellationToken);
+            await StoreBarsAsync(transaction, closed, cancellationToken);
+            await SaveAsync(transaction, builders.Values, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        metrics.TicksAccepted.Add(accepted.Count);
+        metrics.TicksDuplicate.Add(duplicates.Count);
+        metrics.BarsClosed.Add(closed.Count);
+        return new IngestResult(accepted.Count, duplicates.Order().ToList(), [.. refused.OrderBy(r => r.Index)], closed.Count);
+    }
+
+    /// <summary>
+    /// Stores finished bars. M1 bars also build the higher timeframes; bars of other timeframes are taken
+    /// as they are. A bar that is already stored with the same values is a repeat; with other values it is
+    /// refused, because a published bar never changes.
+    /// </summary>
+    public async Task<IngestResult> IngestBarsAsync(IReadOnlyList<(int Index, Bar Bar)> bars, CancellationToken cancellationToken)
+    {
+        var refused = new List<RefusedItem>();
+        var known = bars.Where(b => KnownSymbol(b.Index, b.Bar.Symbol, refused)).ToList();
+        var duplicates = new List<int>();
+        var closed = new List<Bar>();
+        var accepted = 0;
+        if (known.Count > 0)
+        {
+            await using var transaction = await BeginAsync(known.Select(b => b.Bar.Symbol), cancellationToken);
+            var builders = await LoadAsync(transaction, known.Where(b => b.Bar.Timeframe == Timeframe.M1).Select(b => b.Bar.Symbol), cancellationToken);
+            var stored = await StoredBarsAsync(transaction, known.Select(b => b.Bar).ToList(), cancellationToken);
+            foreach (var (index, bar) in known.OrderBy(b => b.Bar.OpenTime).ThenBy(b => b.Index))
+            {
+                var key = (bar.Symbol, bar.Timeframe, bar.OpenTime);
+                if (stored.TryGetValue(key, out var existing))
+                {
+                    if (existing == bar with { TickCount = existing.TickCount })
+                    {
+                        duplicates.Add(index);
+                    }
+                    else
+                    {
+                        refused.Add(new RefusedItem(index, [new("time", $"a different {bar.Timeframe} bar of {bar.Symbol} at {ValidationRules.Format(bar.OpenTime)} is already stored")]));
+                    }
+
+                    continue;
+                }
+
+                var refusal = bar.Timeframe == Timeframe.M1 ? builders[bar.Symbol].AddM1(bar, closed) : null;
+                if (refusal is not null)
+                {
+                    refused.Add(new RefusedItem(index, refusal.Errors));
+                    continue;
+                }
+
+                if (bar.Timeframe != Timeframe.M1)
+                {
+                    closed.Add(bar);
+                }
+
+                stored[key] = bar;
+                accepted++;
+            }
+
+            await StoreBarsAsync(transaction, closed, cancellationToken);
+            await SaveAsync(transaction, builders.Values, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        metrics.BarsClosed.Add(closed.Count);
+        return new IngestResult(accepted, duplicates.Order().ToList(), [.. refused.OrderBy(r => r.Index)], closed.Count);
+    }
+
+    /// <summary>Closes the bars whose end the watermark (now minus the allowed lateness) has passed; returns how many.</summary>
+    public async Task<int> AdvanceWatermarkAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var due = new List<string>();
+        await using (var command = database.CreateCommand($"SELECT symbol FROM {Schema}.bar_builders WHERE forming_until <= @due"))
+        {
+            command.Parameters.AddWithValue("due", now - options.AllowedLateness);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                due.Add(reader.GetString(0));
+            }
+        }
+
+        if (due.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var transaction = await BeginAsync(due, cancellationToken);
+        var builders = await LoadAsync(transaction, due, cancellationToken);
+        var closed = new List<Bar>();
+        foreach (var builder in builders.Values)
+        {
+            builder.AdvanceWatermark(now, closed);
+        }
+
+        await StoreBarsAsync(transaction, closed, cancellationToken);
+        await SaveAsync(transaction, builders.Values, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        metrics.BarsClosed.Add(closed.Count);
+        return closed.Count;
+    }
+
+    public async Task<IReadOnlyList<Bar>> ReadBarsAsync(string symbol, Timeframe timeframe, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            $"SELECT open_time, open, high, low, close, volume, tick_count FROM {Schema}.bars " +
+            "WHERE symbol = @symbol AND timeframe = @timeframe AND open_time >= @from AND open_time < @to ORDER BY open_time LIMIT @limit");
+        command.Parameters.AddWithValue("symbol", symbol);
+        command.Parameters.AddWithValue("timeframe", timeframe.ToString());
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("to", to);
+        command.Parameters.AddWithValue("limit", limit);
+        var bars = new List<Bar>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            bars.Add(new Bar(symbol, timeframe, reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1), reader.GetDouble(2),
+                reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5), reader.GetInt32(6)));
+        }
+
+        return bars;
+    }
+
+    /// <summary>A tick's identity is its content, so a repeated delivery is recognised and stored once.</summary>
+    internal static string TickId(Tick tick)
+    {
+        var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{tick.Symbol}|{tick.Time.UtcTicks}|{tick.Bid:R}|{tick.Ask:R}|{tick.Last:R}|{tick.Volume:R}|{tick.Source}");
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
+    }
+
+    internal static string BarEventId(Bar bar) => $"bar-{bar.Symbol}-{bar.Timeframe}-{bar.OpenTime.UtcDateTime:yyyyMMddTHHmm}";
+
+    private bool KnownSymbol(int index, string symbol, List<RefusedItem> refused)
+    {
+        if (options.Symbols.Count == 0 || options.Symbols.Contains(symbol))
+        {
+            return true;
+        }
+
+        refused.Add(new RefusedItem(index, [new("symbol", $"'{symbol}' is not traded here (known: {string.Join(", ", options.Symbols)})")]));
+        metrics.TicksRefused.Add(1, new KeyValuePair<string, object?>("reason", "UnknownSymbol"));
+        return false;
+    }
+
+    /// <summary>Opens the batch's transaction and takes the symbols' locks in one fixed order, so two batches cannot deadlock.</summary>
+    private async Task<NpgsqlTransaction> BeginAsync(IEnumerable<string> symbols, CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenConnectionAsync(cancellationToken);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended('ingest:' || s, 0) AS k FROM unnest(@symbols) AS s ORDER BY 1) AS locks",
+            connection,
+            transaction);
+        command.Parameters.AddWithValue("symbols", symbols.Distinct().ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return transaction;
+    }
+
+    private async Task<Dictionary<string, SymbolAggregators>> LoadAsync(NpgsqlTransaction transaction, IEnumerable<string> symbols, CancellationToken cancellationToken)
+    {
+        var wanted = symbols.Distinct().ToArray();
+        var builders = new Dictionary<string, SymbolAggregators>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand($"SELECT symbol, state FROM {Schema}.bar_builders WHERE symbol = ANY(@symbols)", transaction.Connection, transaction))
+        {
+            command.Parameters.AddWithValue("symbols", wanted);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var state = JsonSerializer.Deserialize<SymbolAggregatorsState>(reader.GetString(1), PlatformJson.Options)
+                    ?? throw new InvalidDataException($"the stored bar builder of {reader.GetString(0)} is empty");
+                builders[reader.GetString(0)] = SymbolAggregators.Restore(state, options.AllowedLateness);
+            }
+        }
+
+        foreach (var symbol in wanted.Where(s => !builders.ContainsKey(s)))
+        {
+            builders[symbol] = SymbolAggregators.Create(symbol, options.AllowedLateness);
+        }
+
+        return builders;
+    }
+
+    private static async Task SaveAsync(NpgsqlTransaction transaction, IEnumerable<SymbolAggregators> builders, CancellationToken cancellationToken)
+    {
+        var list = builders.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand(
+            $"INSERT INTO {Schema}.bar_builders (symbol, state, forming_until) SELECT * FROM unnest(@symbols, @states::jsonb[], @until) " +
+            "ON CONFLICT (symbol) DO UPDATE SET state = excluded.state, forming_until = excluded.forming_until",
+            transaction.Connection,
+            transaction);
+        command.Parameters.AddWithValue("symbols", list.Select(b => b.Symbol).ToArray());
+        command.Parameters.AddWithValue("states", list.Select(b => JsonSerializer.Serialize(b.Snapshot(), PlatformJson.Options)).ToArray());
+        command.Parameters.Add(new NpgsqlParameter("until", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = list.Select(b => (object?)b.FormingUntil ?? DBNull.Value).ToArray() });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<HashSet<string>> ExistingTickIdsAsync(NpgsqlTransaction transaction, string[] ids, CancellationToken cancellationToken)
+    {
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand($"SELECT id FROM {Schema}.ticks WHERE id = ANY(@ids)", transaction.Connection, transaction);
+        command.Parameters.AddWithValue("ids", ids);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            existing.Add(reader.GetString(0));
+        }
+
+        return existing;
+    }
+
+    private static async Task InsertTicksAsync(NpgsqlTransaction transaction, List<(Tick Tick, string Id)> ticks, CancellationToken cancellationToken)
+    {
+        if (ticks.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand(
+            $"INSERT INTO {Schema}.ticks (id, symbol, time, bid, ask, last, volume, source) " +
+            "SELECT * FROM unnest(@id, @symbol, @time, @bid, @ask, @last, @volume, @source)",
+            transaction.Connection,
+            transaction);
+        command.Parameters.AddWithValue("id", ticks.Select(t => t.Id).ToArray());
+        command.Parameters.AddWithValue("symbol", ticks.Select(t => t.Tick.Symbol).ToArray());
+        command.Parameters.AddWithValue("time", ticks.Select(t => t.Tick.Time).ToArray());
+        command.Parameters.Add(Doubles("bid", ticks.Select(t => t.Tick.Bid)));
+        command.Parameters.Add(Doubles("ask", ticks.Select(t => t.Tick.Ask)));
+        command.Parameters.Add(Doubles("last", ticks.Select(t => t.Tick.Last)));
+        command.Parameters.AddWithValue("volume", ticks.Select(t => t.Tick.Volume).ToArray());
+        command.Parameters.AddWithValue("source", ticks.Select(t => t.Tick.Source).ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+
+        static NpgsqlParameter Doubles(string name, IEnumerable<double?> values) =>
+            new(name, NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = values.Select(v => (object?)v ?? DBNull.Value).ToArray() };
+    }
+
+    private static async Task<Dictionary<(string, Timeframe, DateTimeOffset), Bar>> StoredBarsAsync(NpgsqlTransaction transaction, List<Bar> bars, CancellationToken cancellationToken)
+    {
+        var stored = new Dictionary<(string, Timeframe, DateTimeOffset), Bar>();
+        await using var command = new NpgsqlCommand(
+            $"SELECT b.symbol, b.timeframe, b.open_time, b.open, b.high, b.low, b.close, b.volume, b.tick_count FROM {Schema}.bars b " +
+            "JOIN unnest(@symbol, @timeframe, @time) AS k(symbol, timeframe, open_time) USING (symbol, timeframe, open_time)",
+            transaction.Connection,
+            transaction);
+        command.Parameters.AddWithValue("symbol", bars.Select(b => b.Symbol).ToArray());
+        command.Parameters.AddWithValue("timeframe", bars.Select(b => b.Timeframe.ToString()).ToArray());
+        command.Parameters.AddWithValue("time", bars.Select(b => b.OpenTime).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var timeframe = Enum.Parse<Timeframe>(reader.GetString(1));
+            var bar = new Bar(reader.GetString(0), timeframe, reader.GetFieldValue<DateTimeOffset>(2), reader.GetDouble(3), reader.GetDouble(4),
+                reader.GetDouble(5), reader.GetDouble(6), reader.GetDouble(7), reader.GetInt32(8));
+            stored[(bar.Symbol, timeframe, bar.OpenTime)] = bar;
+        }
+
+        return stored;
+    }
+
+    private async Task StoreBarsAsync(NpgsqlTransaction transaction, List<Bar> bars, CancellationToken cancellationToken)
+    {
+        if (bars.Count == 0)
+        {
+            return;
+        }
+
+        await using (var command = new NpgsqlCommand(
+            $"INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count) " +
+            "SELECT * FROM unnest(@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) ON CONFLICT DO NOTHING",
+            transaction.Connection,
+            transaction))
+        {
+            command.Parameters.AddWithValue("symbol", bars.Select(b => b.Symbol).ToArray());
+            command.Parameters.AddWithValue("timeframe", bars.Select(b => b.Timeframe.ToString()).ToArray());
+            command.Parameters.AddWithValue("time", bars.Select(b => b.OpenTime).ToArray());
+            command.Parameters.AddWithValue("open", bars.Select(b => b.Open).ToArray());
+            command.Parameters.AddWithValue("high", bars.Select(b => b.High).ToArray());
+            command.Parameters.AddWithValue("low", bars.Select(b => b.Low).ToArray());
+            command.Parameters.AddWithValue("close", bars.Select(b => b.Close).ToArray());
+            command.Parameters.AddWithValue("volume", bars.Select(b => b.Volume).ToArray());
+            command.Parameters.AddWithValue("ticks", bars.Select(b => b.TickCount).ToArray());
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var bar in bars)
+        {
+            var cloudEvent = CloudEvent.Create(BarEventId(bar), "ingest", Topics.Events.BarClosed, bar.Symbol, bar.CloseTime, bar);
+            await outbox.AddAsync(transaction, Schema, Topics.Bars, cloudEvent, cancellationToken);
+        }
+
+        Activity.Current?.AddTag("bars.closed", bars.Count);
+    }
+}
