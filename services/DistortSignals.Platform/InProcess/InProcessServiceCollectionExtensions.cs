@@ -1,0 +1,36 @@
+using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Postgres.Migrations;
+using DistortSignals.Platform.State;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace DistortSignals.Platform.InProcess;
+
+public static class InProcessServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the in-process platform over the host's <c>NpgsqlDataSource</c>: the <c>platform</c> schema's
+    /// migrations (applied at start, before the loops below), the outbox and its relay, the publisher and
+    /// delivery dispatcher and the state store. Modules register
+    /// <see cref="OutboxRegistration"/> and <see cref="EventSubscription"/> in DI.
+    /// </summary>
+    public static IServiceCollection AddInProcessPlatform(this IServiceCollection services, Action<InProcessPlatformOptions>? configure = null)
+    {
+        var options = services.AddOptions<InProcessPlatformOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.AddSchemaMigrations(PlatformMigrations.Schema, PlatformMigrations.All);
+        services.TryAddSingleton<ISubscriptionRegistry, SubscriptionRegistry>();
+        services.TryAddSingleton<IOutbox, PostgresOutbox>();
+        services.TryAddSingleton<IStateStore, PostgresStateStore>();
+        services.TryAddSingleton<DeliveryDispatcher>();
+        services.TryAddSingleton<IEventPublisher, InProcessPublisher>();
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<DeliveryDispatcher>());
+        services.AddSingleton<IHostedService, OutboxRelay>();
+        return services;
+    }
+}
