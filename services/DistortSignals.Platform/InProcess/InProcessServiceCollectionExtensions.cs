@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Actors;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
 using DistortSignals.Platform.State;
@@ -12,8 +13,8 @@ public static class InProcessServiceCollectionExtensions
     /// <summary>
     /// Registers the in-process platform over the host's <c>NpgsqlDataSource</c>: the <c>platform</c> schema's
     /// migrations (applied at start, before the loops below), the outbox and its relay, the publisher and
-    /// delivery dispatcher and the state store. Modules register
-    /// <see cref="OutboxRegistration"/> and <see cref="EventSubscription"/> in DI.
+    /// delivery dispatcher, the state store and the actor runtime. Modules register
+    /// <see cref="OutboxRegistration"/>, <see cref="EventSubscription"/> and <see cref="ActorRegistration"/> in DI.
     /// </summary>
     public static IServiceCollection AddInProcessPlatform(this IServiceCollection services, Action<InProcessPlatformOptions>? configure = null)
     {
@@ -29,8 +30,12 @@ public static class InProcessServiceCollectionExtensions
         services.TryAddSingleton<IStateStore, PostgresStateStore>();
         services.TryAddSingleton<DeliveryDispatcher>();
         services.TryAddSingleton<IEventPublisher, InProcessPublisher>();
+        services.TryAddSingleton<InProcessActorRuntime>();
+        services.TryAddSingleton<IActorInvoker>(provider => provider.GetRequiredService<InProcessActorRuntime>());
+        services.TryAddSingleton<IActorReminders>(provider => provider.GetRequiredService<InProcessActorRuntime>());
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<DeliveryDispatcher>());
         services.AddSingleton<IHostedService, OutboxRelay>();
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<InProcessActorRuntime>());
         return services;
     }
 }
