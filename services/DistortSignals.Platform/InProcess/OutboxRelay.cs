@@ -40,7 +40,7 @@ public sealed class OutboxRelay(
     }
 
     /// <summary>Publishes and marks one batch; returns how many rows it published.</summary>
-    public async Task<int> RelayBatchAsync(string schema, CancellationToken cancellationToken)
+    private async Task<int> RelayBatchAsync(string schema, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -91,7 +91,7 @@ public sealed class OutboxRelay(
     }
 
     /// <summary>Deletes sent rows older than the retention; returns how many.</summary>
-    public async Task<int> PruneAsync(string schema, CancellationToken cancellationToken)
+    private async Task<int> PruneAsync(string schema, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"DELETE FROM {schema}.outbox WHERE sent_at < now() - @retention");
         command.Parameters.AddWithValue("retention", _options.OutboxRetention);

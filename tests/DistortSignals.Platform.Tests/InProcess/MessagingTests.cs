@@ -226,6 +226,18 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public void A_consumer_subscribes_to_a_topic_once()
+    {
+        var registry = new SubscriptionRegistry([new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger"))]);
+
+        var error = Assert.Throws<InvalidOperationException>(() => registry.Subscribe(new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger"))));
+
+        Assert.Contains("consumer ledger already subscribes to topic fills", error.Message);
+        registry.Subscribe(new EventSubscription("mailer", Schema, Topic, RecordEffect("mailer")));
+        Assert.Equal(["ledger", "mailer"], registry.Subscriptions.Select(s => s.Consumer));
+    }
+
+    [Fact]
     public async Task Sent_outbox_rows_older_than_the_retention_are_pruned()
     {
         await using var platform = await StartAsync(options: o =>
