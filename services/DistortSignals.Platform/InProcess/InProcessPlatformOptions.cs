@@ -1,0 +1,36 @@
+namespace DistortSignals.Platform.InProcess;
+
+/// <summary>Timings and limits of the in-process platform; the defaults suit a host, tests shorten them.</summary>
+public sealed class InProcessPlatformOptions
+{
+    /// <summary>How often the relay, the dispatcher and the reminder loop look for work when nothing woke them.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Outbox rows the relay publishes per transaction.</summary>
+    public int OutboxBatchSize { get; set; } = 100;
+
+    /// <summary>How long sent outbox rows are kept as the module's audit log.</summary>
+    public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(7);
+
+    public TimeSpan OutboxPruneInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>First retry delay; each further attempt doubles it, up to <see cref="RetryMaxDelay"/>, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Failed attempts after which a delivery goes to the dead letters.</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>Subjects handled at the same time per consumer (one event per subject at a time).</summary>
+    public int DeliveryParallelism { get; set; } = 4;
+
+    /// <summary>An actor without calls for this long is deactivated (its instance and state cache dropped).</summary>
+    public TimeSpan ActorIdleTimeout { get; set; } = TimeSpan.FromMinutes(60);
+
+    /// <summary>
+    /// How long a fired reminder is reserved for this runtime; a runtime that dies while firing leaves it to
+    /// fire again elsewhere after this time.
+    /// </summary>
+    public TimeSpan ReminderLease { get; set; } = TimeSpan.FromMinutes(1);
+}
