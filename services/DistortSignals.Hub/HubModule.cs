@@ -1,7 +1,9 @@
 using DistortSignals.Hub.Core;
 using DistortSignals.Hub.Web;
 using DistortSignals.Platform.Hosting;
+using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Postgres.Migrations;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -16,8 +18,8 @@ public sealed record HubEndpoints(IEndpointConventionBuilder WebSocket, IEndpoin
 
 /// <summary>
 /// The <c>hub</c> role: subscribes to every topic and streams the events to WebSocket clients at
-/// <c>/ws</c>, with the live dashboard at <c>/</c>. It keeps no tables: the replay buffer is in memory
-/// and the sequence numbers start again with the process.
+/// <c>/ws</c>, with the live dashboard at <c>/</c>. Its only table is the platform's record of handled
+/// events; the replay buffer is in memory and the sequence numbers start again with the process.
 /// </summary>
 public sealed class HubModule : IModule
 {
@@ -36,6 +38,7 @@ public sealed class HubModule : IModule
             provider.GetRequiredService<IOptions<HubOptions>>().Value,
             provider.GetRequiredService<HubMetrics>(),
             provider.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddSchemaMigrations(Name, [MessagingMigrations.HandledEvents(1)]);
         foreach (var topic in HubChannels.All)
         {
             services.AddSingleton(provider => Subscription(topic, provider.GetRequiredService<EventHub>()));

@@ -3,6 +3,8 @@ using DistortSignals.Ingest.Feed;
 using DistortSignals.Ingest.Processing;
 using DistortSignals.Ingest.Storage;
 using DistortSignals.Platform.Hosting;
+using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Postgres.Migrations;
 using DistortSignals.Platform.Resources;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -29,7 +31,8 @@ public sealed class IngestModule : IModule
         services.AddSingleton(configuration.GetSection("Feed").Get<SyntheticFeedOptions>() ?? new SyntheticFeedOptions());
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton<MarketDataIngestor>();
-        services.AddSingleton(new ModuleSchema(Name, IngestMigrations.All));
+        services.AddSchemaMigrations(Name, IngestMigrations.All);
+        services.AddSingleton(new OutboxRegistration(Name));
         services.AddHostedService<WatermarkService>();
         if (!string.Equals(configuration["Feed:Mode"] ?? "synthetic", "none", StringComparison.OrdinalIgnoreCase))
         {

@@ -1,3 +1,4 @@
+using DistortSignals.Hub;
 using DistortSignals.Ingest;
 using DistortSignals.Platform.Hosting;
 
@@ -12,6 +13,7 @@ internal static class ModuleCatalog
     private static readonly Dictionary<string, Func<IModule>> Available = new(StringComparer.Ordinal)
     {
         ["ingest"] = () => new IngestModule(),
+        ["hub"] = () => new HubModule(),
     };
 
     public static IReadOnlyList<IModule> For(string role)

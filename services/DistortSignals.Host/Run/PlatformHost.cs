@@ -1,4 +1,5 @@
 using DistortSignals.Platform.Hosting;
+using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Observability;
 using DistortSignals.Platform.Resources;
 using Microsoft.AspNetCore.Builder;
@@ -52,7 +53,7 @@ internal static class PlatformHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<PrometheusExporter>();
-        services.AddInProcessPlatform(builder.Configuration);
+        services.AddInProcessPlatform(o => builder.Configuration.GetSection("InProcess").Bind(o));
         services.AddPlatformSecurity(builder.Configuration);
         foreach (var module in modules)
         {

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using DistortSignals.Host.Cli;
 using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.Observability;
-using DistortSignals.Platform.Postgres;
 using DistortSignals.Platform.Resources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -88,7 +87,6 @@ internal static class RunCommand
         await using (app)
         {
             using var telemetry = PlatformHost.StartTelemetry(settings.Role);
-            await MigrateAsync(app.Services, cancellationToken);
             var adminKey = await AdminKey.EnsureAsync(app.Services, builder.Configuration, cancellationToken);
             await app.StartAsync(cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? settings.Urls;
@@ -104,15 +102,6 @@ internal static class RunCommand
         }
 
         return 0;
-    }
-
-    private static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
-    {
-        var database = services.GetRequiredService<NpgsqlDataSource>();
-        foreach (var schema in services.GetServices<ModuleSchema>())
-        {
-            await MigrationRunner.RunAsync(database, schema.Schema, schema.Migrations, cancellationToken);
-        }
     }
 
     /// <summary>One line, rewritten in place on a terminal and printed every 30 s elsewhere: ticks/s, bars and signals.</summary>

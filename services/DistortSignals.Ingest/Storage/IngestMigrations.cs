@@ -1,14 +1,18 @@
-using DistortSignals.Platform.Postgres;
+using DistortSignals.Platform.InProcess;
+using DistortSignals.Platform.Postgres.Migrations;
 
 namespace DistortSignals.Ingest.Storage;
 
-/// <summary>The ingest schema. Migrations are only ever added, never edited (their checksums are checked at start).</summary>
+/// <summary>
+/// The ingest schema. Migrations are only ever added, never edited (their checksums are checked at start);
+/// the runner sets the search path to the schema, so the SQL names tables without it.
+/// </summary>
 internal static class IngestMigrations
 {
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "ticks, bars and bar builders", """
-            CREATE TABLE ingest.ticks (
+            CREATE TABLE ticks (
                 id text PRIMARY KEY,
                 symbol text NOT NULL,
                 time timestamptz NOT NULL,
@@ -18,9 +22,9 @@ internal static class IngestMigrations
                 volume double precision NOT NULL,
                 source text NOT NULL,
                 received_at timestamptz NOT NULL DEFAULT now());
-            CREATE INDEX ticks_symbol_time ON ingest.ticks (symbol, time);
+            CREATE INDEX ticks_symbol_time ON ticks (symbol, time);
 
-            CREATE TABLE ingest.bars (
+            CREATE TABLE bars (
                 symbol text NOT NULL,
                 timeframe text NOT NULL,
                 open_time timestamptz NOT NULL,
@@ -33,16 +37,17 @@ internal static class IngestMigrations
                 stored_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (symbol, timeframe, open_time));
 
-            CREATE TABLE ingest.bar_builders (
+            CREATE TABLE bar_builders (
                 symbol text PRIMARY KEY,
                 state jsonb NOT NULL,
                 forming_until timestamptz);
-            CREATE INDEX bar_builders_forming_until ON ingest.bar_builders (forming_until) WHERE forming_until IS NOT NULL;
+            CREATE INDEX bar_builders_forming_until ON bar_builders (forming_until) WHERE forming_until IS NOT NULL;
 
-            CREATE TABLE ingest.feed_origin (
+            CREATE TABLE feed_origin (
                 id integer PRIMARY KEY CHECK (id = 1),
                 origin timestamptz NOT NULL,
                 seed bigint NOT NULL);
             """),
+        MessagingMigrations.Outbox(2),
     ];
 }
