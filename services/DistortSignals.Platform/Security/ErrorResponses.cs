@@ -31,21 +31,22 @@ internal sealed partial class PlatformExceptionHandler(ILogger<PlatformException
         return true;
     }
 
-    internal static string DescribeMalformedJson(JsonException json)
+    private static string DescribeMalformedJson(JsonException json)
     {
-        // System.Text.Json appends "Path: ... | LineNumber: ..." to its message; we state the position ourselves.
-        var reason = json.Message;
-        var positionText = reason.IndexOf(" Path:", StringComparison.Ordinal) is var at and >= 0 ? at : reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (positionText >= 0)
-        {
-            reason = reason[..positionText];
-        }
-
+        // A syntax error comes from the reader (an inner JsonException) whose message says what broke; other
+        // messages name .NET types, which mean nothing to a client.
+        var reason = json.InnerException is JsonException syntax
+            ? WithoutPosition(syntax.Message)
+            : "a value has the wrong type or a required field is missing.";
         var position = json.LineNumber is { } line && json.BytePositionInLine is { } column
             ? $" (line {line + 1}, byte {column + 1})"
             : string.Empty;
         return $"The request body is not valid JSON at {json.Path ?? "$"}{position}: {reason}";
     }
+
+    // System.Text.Json appends "LineNumber: ... | BytePositionInLine: ..." to its messages; we state the position ourselves.
+    private static string WithoutPosition(string message) =>
+        message.IndexOf(" LineNumber:", StringComparison.Ordinal) is var at and >= 0 ? message[..at] : message;
 
     private static string ServerError(HttpContext context) =>
         $"The server failed while handling the request; its log has the details under trace id {Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier}.";

@@ -18,7 +18,7 @@ public sealed class ProblemResponseTests(SecurityHostFixture fixture) : IClassFi
 
         var response = await Host.SendAsync(HttpMethod.Post, "/api/v1/ticks", ingest, Json("""{"symbol":"EURUSD","bid":1.08,}"""));
 
-        await ProblemAssert.IsProblemAsync(response, 400, "The request body is not valid JSON at $ (line 1, byte 31): The JSON object contains a trailing comma");
+        await ProblemAssert.IsProblemAsync(response, 400, "The request body is not valid JSON at $ (line 1, byte 31): The JSON object contains a trailing comma at the end which is not supported in this mode. Change the reader options.");
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public sealed class ProblemResponseTests(SecurityHostFixture fixture) : IClassFi
 
         var response = await Host.SendAsync(HttpMethod.Post, "/api/v1/ticks", ingest, Json("""{"symbol":"EURUSD","bid":"cheap"}"""));
 
-        await ProblemAssert.IsProblemAsync(response, 400, "The request body is not valid JSON at $.bid");
+        await ProblemAssert.IsProblemAsync(response, 400, "The request body is not valid JSON at $.bid (line 1, byte 33): a value has the wrong type or a required field is missing.");
     }
 
     [Fact]

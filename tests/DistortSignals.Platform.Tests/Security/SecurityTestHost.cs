@@ -165,6 +165,7 @@ public static class ProblemAssert
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(status, problem.GetProperty("status").GetInt32());
         Assert.Contains(detailContains, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(problem.TryGetProperty("traceId", out _), "The problem carries the trace id.");
         return problem;
     }
 }
