@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using DistortSignals.Platform.Security;
 
@@ -46,10 +45,7 @@ public sealed class ProblemResponseTests(SecurityHostFixture fixture) : IClassFi
     {
         var ingest = await Host.CreateKeyAsync(Scopes.Ingest);
 
-        var body = new ChunkedJson(DefaultLimit + 4096);
-        body.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-
-        var response = await Host.SendAsync(HttpMethod.Post, "/api/v1/ticks", ingest, body);
+        var response = await Host.SendAsync(HttpMethod.Post, "/api/v1/ticks", ingest, new ChunkedJsonContent(DefaultLimit + 4096));
 
         await ProblemAssert.IsProblemAsync(response, 413, $"The request body is larger than the limit of {DefaultLimit} bytes.");
     }
@@ -58,8 +54,8 @@ public sealed class ProblemResponseTests(SecurityHostFixture fixture) : IClassFi
     public async Task An_endpoint_may_declare_its_own_body_limit()
     {
         var ingest = await Host.CreateKeyAsync(Scopes.Ingest);
-        var withinItsLimit = new ChunkedJson(SecurityTestHost.BulkLimit - 8192);
-        var overItsLimit = new ChunkedJson(SecurityTestHost.BulkLimit + 8192);
+        var withinItsLimit = new ChunkedJsonContent(SecurityTestHost.BulkLimit - 8192);
+        var overItsLimit = new ChunkedJsonContent(SecurityTestHost.BulkLimit + 8192);
 
         var accepted = await Host.SendAsync(HttpMethod.Post, "/api/v1/bulk", ingest, withinItsLimit);
         var refused = await Host.SendAsync(HttpMethod.Post, "/api/v1/bulk", ingest, overItsLimit);
@@ -113,23 +109,4 @@ public sealed class ProblemResponseTests(SecurityHostFixture fixture) : IClassFi
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
-
-    /// <summary>A JSON body sent without a Content-Length, as a streaming client would.</summary>
-    private sealed class ChunkedJson(long size) : HttpContent
-    {
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            var chunk = Encoding.UTF8.GetBytes(new string(' ', 8192));
-            for (long written = 0; written < size; written += chunk.Length)
-            {
-                await stream.WriteAsync(chunk);
-            }
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
-    }
 }

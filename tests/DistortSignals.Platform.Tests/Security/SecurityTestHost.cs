@@ -6,6 +6,7 @@ using System.Text.Json;
 using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.TestHost;
@@ -26,13 +27,15 @@ public sealed class SecurityTestHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly NpgsqlDataSource _dataSource;
 
-    private SecurityTestHost(WebApplication app, NpgsqlDataSource dataSource, CapturedLogs logs, ManualClock clock)
+    private SecurityTestHost(WebApplication app, NpgsqlDataSource dataSource, CapturedLogs logs, ManualClock clock, bool onKestrel)
     {
         _app = app;
         _dataSource = dataSource;
         Logs = logs;
         Clock = clock;
-        Client = app.GetTestClient();
+        Client = onKestrel
+            ? new HttpClient { BaseAddress = new Uri(app.Urls.Single()) }
+            : app.GetTestClient();
     }
 
     /// <summary>The body limit the bulk endpoint declares for itself.</summary>
@@ -50,13 +53,22 @@ public sealed class SecurityTestHost : IAsyncDisposable
 
     public NpgsqlDataSource DataSource => _dataSource;
 
-    public static async Task<SecurityTestHost> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="onKestrel">Serve on real Kestrel at a free loopback port instead of TestServer.</param>
+    public static async Task<SecurityTestHost> StartAsync(IDictionary<string, string?>? settings = null, bool onKestrel = false)
     {
         var dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
         var logs = new CapturedLogs();
         var clock = new ManualClock();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseTestServer();
+        if (onKestrel)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            builder.WebHost.UseTestServer();
+        }
+
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
         builder.Services.AddSingleton(dataSource);
@@ -79,7 +91,7 @@ public sealed class SecurityTestHost : IAsyncDisposable
             throw;
         }
 
-        return new SecurityTestHost(app, dataSource, logs, clock);
+        return new SecurityTestHost(app, dataSource, logs, clock, onKestrel);
     }
 
     public async Task<string> CreateKeyAsync(string scope) => (await Keys.CreateAsync(scope, "test " + scope)).Secret;
