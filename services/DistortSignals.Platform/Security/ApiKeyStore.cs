@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace DistortSignals.Platform.Security;
+
+/// <summary>Who a valid key is: its public id, its scope and the name given when it was made.</summary>
+public sealed record ApiKeyIdentity(string KeyId, string Scope, string Name);
+
+/// <summary>A new key. The secret is shown this once; only its hash is stored.</summary>
+public sealed record CreatedApiKey(string KeyId, string Secret);
+
+/// <summary>The outcome of importing a configured key; a key once revoked stays revoked.</summary>
+public sealed record ImportedApiKey(string KeyId, bool Revoked);
+
+/// <summary>
+/// API keys in <c>platform.api_keys</c>, stored as SHA-256 hashes (see <see cref="ApiKeySecret.Hash"/>).
+/// Validated keys are cached for <see cref="PlatformSecurityOptions.KeyCacheDuration"/> so that a request
+/// does not cost a query; a revocation evicts the key here at once and reaches other processes when
+/// their entry expires.
+/// </summary>
+public sealed class ApiKeyStore
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _cacheDuration;
+    private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
+
+    public ApiKeyStore(NpgsqlDataSource dataSource, IOptions<PlatformSecurityOptions> options, TimeProvider time)
+    {
+        _dataSource = dataSource;
+        _time = time;
+        _cacheDuration = options.Value.KeyCacheDuration;
+    }
+
+    /// <summary>Creates the <c>platform</c> schema and the key table if they are missing.</summary>
+    public static async Task EnsureSchemaAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two processes starting together would otherwise race inside CREATE ... IF NOT EXISTS and one would fail.
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT pg_advisory_xact_lock(hashtext('platform.api_keys'));
+            CREATE SCHEMA IF NOT EXISTS platform;
+            CREATE TABLE IF NOT EXISTS platform.api_keys (
+                key_id     text PRIMARY KEY,
+                hash       bytea NOT NULL CHECK (octet_length(hash) = 32),
+                scope      text NOT NULL,
+                name       text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                revoked_at timestamptz
+            );
+            """,
+            connection,
+            transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<CreatedApiKey> CreateAsync(string scope, string name, CancellationToken cancellationToken = default)
+    {
+        ValidateScopeAndName(scope, name);
+        while (true)
+        {
+            var secret = ApiKeySecret.Generate();
+            var keyId = ApiKeySecret.KeyIdOf(secret)!;
+            await using var command = _dataSource.CreateCommand(
+                "INSERT INTO platform.api_keys (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)");
+            command.Parameters.Add(new NpgsqlParameter { Value = keyId });
+            command.Parameters.Add(new NpgsqlParameter { Value = ApiKeySecret.Hash(secret) });
+            command.Parameters.Add(new NpgsqlParameter { Value = scope });
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return new CreatedApiKey(keyId, secret);
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // A key id collision (one in 2^72 per pair): draw another secret.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores a key that comes from configuration (for example <c>DS_ADMIN_KEY</c>). Importing the same
+    /// secret again updates its scope and name, so the configuration stays the authority.
+    /// </summary>
+    public async Task<ImportedApiKey> ImportAsync(string secret, string scope, string name, CancellationToken cancellationToken = default)
+    {
+        if (!ApiKeySecret.IsWellFormed(secret))
+        {
+            throw new ArgumentException($"The key to import is not an API key: expected {ApiKeySecret.Rule}.", nameof(secret));
+        }
+
+        ValidateScopeAndName(scope, name);
+        var keyId = ApiKeySecret.KeyIdOf(secret)!;
+        await using var command = _dataSource.CreateCommand(
+            """
+            INSERT INTO platform.api_keys AS existing (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (key_id) DO UPDATE SET scope = EXCLUDED.scope, name = EXCLUDED.name
+                WHERE existing.hash = EXCLUDED.hash
+            RETURNING revoked_at IS NOT NULL
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = keyId });
+        command.Parameters.Add(new NpgsqlParameter { Value = ApiKeySecret.Hash(secret) });
+        command.Parameters.Add(new NpgsqlParameter { Value = scope });
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        var revoked = await command.ExecuteScalarAsync(cancellationToken);
+        _cache.TryRemove(keyId, out _);
+        return revoked is bool isRevoked
+            ? new ImportedApiKey(keyId, isRevoked)
+            : throw new InvalidOperationException($"A different key with id {keyId} is already stored; generate a new secret.");
+    }
+
+    /// <summary>Revokes a key for good. False when no active key has that id.</summary>
+    public async Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "UPDATE platform.api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = keyId });
+        var revoked = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        _cache.TryRemove(keyId, out _);
+        return revoked;
+    }
+
+    /// <summary>The identity behind a presented secret, or null when it is malformed, unknown or revoked.</summary>
+    public async Task<ApiKeyIdentity?> ValidateAsync(string? secret, CancellationToken cancellationToken = default)
+    {
+        var keyId = ApiKeySecret.KeyIdOf(secret);
+        if (keyId is null)
+        {
+            return null;
+        }
+
+        var now = _time.GetUtcNow();
+        if (!_cache.TryGetValue(keyId, out var stored) || stored.ExpiresAt <= now)
+        {
+            stored = await LoadActiveAsync(keyId, now, cancellationToken);
+            if (stored is null)
+            {
+                _cache.TryRemove(keyId, out _);
+                return null;
+            }
+
+            _cache[keyId] = stored;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(ApiKeySecret.Hash(secret!), stored.Hash) ? stored.Identity : null;
+    }
+
+    private async Task<CachedKey?> LoadActiveAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "SELECT hash, scope, name FROM platform.api_keys WHERE key_id = $1 AND revoked_at IS NULL");
+        command.Parameters.Add(new NpgsqlParameter { Value = keyId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var identity = new ApiKeyIdentity(keyId, reader.GetString(1), reader.GetString(2));
+        return new CachedKey(reader.GetFieldValue<byte[]>(0), identity, now + _cacheDuration);
+    }
+
+    private static void ValidateScopeAndName(string scope, string name)
+    {
+        if (!Scopes.IsValid(scope))
+        {
+            throw new ArgumentException($"The scope '{scope}' is not valid: use {Scopes.Rule}.", nameof(scope));
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException("A key needs a name that says who or what holds it.", nameof(name));
+        }
+    }
+
+    private sealed record CachedKey(byte[] Hash, ApiKeyIdentity Identity, DateTimeOffset ExpiresAt);
+}

@@ -1,0 +1,135 @@
+using DistortSignals.Platform.Security;
+using DistortSignals.Testing;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace DistortSignals.Platform.Tests.Security;
+
+public sealed class ApiKeyStoreTests : IAsyncLifetime
+{
+    private readonly ManualClock _clock = new();
+    private NpgsqlDataSource _dataSource = null!;
+    private ApiKeyStore _keys = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
+        await ApiKeyStore.EnsureSchemaAsync(_dataSource);
+        _keys = new ApiKeyStore(_dataSource, Options.Create(new PlatformSecurityOptions()), _clock);
+    }
+
+    public Task DisposeAsync() => _dataSource.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task Ensuring_the_schema_again_and_concurrently_keeps_the_keys()
+    {
+        var created = await _keys.CreateAsync(Scopes.Reader, "survivor");
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ApiKeyStore.EnsureSchemaAsync(_dataSource)));
+
+        Assert.NotNull(await _keys.ValidateAsync(created.Secret));
+    }
+
+    [Fact]
+    public async Task A_created_key_is_shown_once_and_validates_to_its_scope_and_name()
+    {
+        var created = await _keys.CreateAsync(Scopes.ForAccount("ftmo-demo-1"), "EA on the Wine host");
+
+        Assert.Matches("^ds_[A-Za-z0-9_-]{43}$", created.Secret);
+        Assert.Equal(created.Secret.Substring(3, ApiKeySecret.KeyIdLength), created.KeyId);
+        Assert.Equal(new ApiKeyIdentity(created.KeyId, "ea:ftmo-demo-1", "EA on the Wine host"), await _keys.ValidateAsync(created.Secret));
+    }
+
+    [Fact]
+    public async Task The_stored_row_holds_the_hash_and_never_the_secret()
+    {
+        var created = await _keys.CreateAsync(Scopes.Reader, "dashboard");
+
+        await using var command = _dataSource.CreateCommand("SELECT * FROM platform.api_keys WHERE key_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = created.KeyId });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        var columns = Enumerable.Range(0, reader.FieldCount).ToDictionary(reader.GetName, reader.GetValue);
+        Assert.Equal(new[] { "key_id", "hash", "scope", "name", "created_at", "revoked_at" }, columns.Keys.ToArray());
+        Assert.Equal(ApiKeySecret.Hash(created.Secret), (byte[])columns["hash"]);
+        var secretPart = created.Secret[(3 + ApiKeySecret.KeyIdLength)..];
+        Assert.DoesNotContain(columns.Values, value => value.ToString()!.Contains(secretPart, StringComparison.Ordinal));
+        Assert.DoesNotContain(columns.Values, value => value is byte[] bytes && System.Text.Encoding.UTF8.GetString(bytes).Contains(secretPart, StringComparison.Ordinal));
+        Assert.Equal(DBNull.Value, columns["revoked_at"]);
+    }
+
+    [Fact]
+    public async Task Importing_a_configured_key_twice_keeps_one_row_and_takes_the_latest_scope()
+    {
+        var secret = ApiKeySecret.Generate();
+
+        var first = await _keys.ImportAsync(secret, Scopes.Reader, "DS_ADMIN_KEY");
+        var second = await _keys.ImportAsync(secret, Scopes.Admin, "DS_ADMIN_KEY");
+
+        Assert.Equal(first, second);
+        Assert.False(second.Revoked);
+        Assert.Equal(Scopes.Admin, (await _keys.ValidateAsync(secret))?.Scope);
+        await using var count = _dataSource.CreateCommand("SELECT count(*) FROM platform.api_keys WHERE key_id = $1");
+        count.Parameters.Add(new NpgsqlParameter { Value = first.KeyId });
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_revoked_key_stays_revoked_when_imported_again()
+    {
+        var secret = ApiKeySecret.Generate();
+        var imported = await _keys.ImportAsync(secret, Scopes.Admin, "DS_ADMIN_KEY");
+        Assert.True(await _keys.RevokeAsync(imported.KeyId));
+
+        var again = await _keys.ImportAsync(secret, Scopes.Admin, "DS_ADMIN_KEY");
+
+        Assert.True(again.Revoked);
+        Assert.Null(await _keys.ValidateAsync(secret));
+        Assert.False(await _keys.RevokeAsync(imported.KeyId));
+    }
+
+    [Fact]
+    public async Task A_cached_key_is_trusted_until_its_entry_expires_when_revoked_elsewhere()
+    {
+        var created = await _keys.CreateAsync(Scopes.Reader, "cached");
+        Assert.NotNull(await _keys.ValidateAsync(created.Secret));
+        await using (var revokeElsewhere = _dataSource.CreateCommand("UPDATE platform.api_keys SET revoked_at = now() WHERE key_id = $1"))
+        {
+            revokeElsewhere.Parameters.Add(new NpgsqlParameter { Value = created.KeyId });
+            await revokeElsewhere.ExecuteNonQueryAsync();
+        }
+
+        Assert.NotNull(await _keys.ValidateAsync(created.Secret));
+        _clock.Advance(new PlatformSecurityOptions().KeyCacheDuration);
+        Assert.Null(await _keys.ValidateAsync(created.Secret));
+    }
+
+    [Theory]
+    [InlineData("root")]
+    [InlineData("ea:")]
+    [InlineData("ea:Upper")]
+    [InlineData("Admin")]
+    [InlineData("ea:acct a")]
+    public async Task An_invalid_scope_is_refused(string scope)
+    {
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => _keys.CreateAsync(scope, "bad"));
+
+        Assert.Contains($"The scope '{scope}' is not valid", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Importing_text_that_is_not_a_key_is_refused_without_echoing_it()
+    {
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => _keys.ImportAsync("my-password-123", Scopes.Admin, "weak"));
+
+        Assert.DoesNotContain("my-password-123", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_and_missing_secrets_do_not_validate()
+    {
+        Assert.Null(await _keys.ValidateAsync(null));
+        Assert.Null(await _keys.ValidateAsync("ds_short"));
+        Assert.Null(await _keys.ValidateAsync("xx_" + ApiKeySecret.Generate()[3..]));
+    }
+}
