@@ -4,6 +4,7 @@ using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
+using DistortSignals.Platform.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -53,9 +54,9 @@ public sealed class HubModule : IModule
         // The WebSocket middleware goes on this endpoint's own pipeline, so the hub needs nothing from the host's.
         var webSocketPipeline = endpoints.CreateApplicationBuilder().UseWebSockets();
         webSocketPipeline.Run(HubWebSocketEndpoint.HandleAsync);
-        var webSocket = endpoints.Map("/ws", webSocketPipeline.Build()).WithDisplayName("hub WebSocket");
-        // Security: webSocket.RequireAuthorization(<reader scope policy>) when API keys land; the dashboard's files carry no data and stay public.
-        var dashboard = DashboardEndpoints.Map(endpoints);
+        var webSocket = endpoints.Map("/ws", webSocketPipeline.Build()).WithDisplayName("hub WebSocket").RequireAuthorization(Scopes.Reader);
+        // The dashboard's files carry no data: they stay public, and the page asks for a key.
+        var dashboard = DashboardEndpoints.Map(endpoints).AllowAnonymous();
         return new HubEndpoints(webSocket, dashboard);
     }
 

@@ -6,6 +6,8 @@ using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
 using DistortSignals.Platform.Resources;
+using DistortSignals.Platform.Security;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,5 +42,10 @@ public sealed class IngestModule : IModule
         }
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => IngestEndpoints.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        var (write, read) = IngestEndpoints.Map(endpoints);
+        write.RequireAuthorization(Scopes.Ingest);
+        read.RequireAuthorization(Scopes.Reader);
+    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DistortSignals.Host.Run;
 
 namespace DistortSignals.Host.Cli;
 
@@ -7,13 +8,15 @@ internal static class CliApp
 {
     public static RootCommand Build()
     {
-        var root = new RootCommand("DistortSignals: trading signals, risk and execution for Kubernetes, or in one process.")
+        var root = new RootCommand("DistortSignals: trading signals, risk and execution for Kubernetes, or in one process. Without a command it runs the platform.")
         {
+            RunCommand.Create(),
             IndicatorsCommand.Create(),
             SignalsCommand.Create(),
             GenerateBarsCommand.Create(),
         };
-        return root;
+        // A bare `distortsignals` is `distortsignals run`.
+        return RunCommand.Configure(root);
     }
 
     public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)

@@ -2,6 +2,7 @@ using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Observability;
 using DistortSignals.Platform.Resources;
+using DistortSignals.Platform.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -87,8 +87,8 @@ internal static class RunCommand
         await using (app)
         {
             using var telemetry = PlatformHost.StartTelemetry(settings.Role);
-            var adminKey = await AdminKey.EnsureAsync(app.Services, builder.Configuration, cancellationToken);
             await app.StartAsync(cancellationToken);
+            var adminKey = await AdminKey.EnsureAsync(app.Services, builder.Configuration, cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? settings.Urls;
             await context.Error.WriteLineAsync($"""
                 DistortSignals is running: role {settings.Role}, platform {settings.Platform}, {resources.Strategies.Count} strategies on {string.Join(", ", resources.Symbols)}

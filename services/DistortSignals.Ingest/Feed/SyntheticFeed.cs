@@ -35,17 +35,25 @@ public sealed class SyntheticFeed(
         var markets = ingest.Symbols.Select(s => new SymbolFeed(s, NewMarket(s, options.Seed))).ToList();
         var resumeFrom = await LastStoredAsync(stoppingToken);
         var marketTime = origin;
-        var realStart = clock.GetUtcNow();
-        var catchUpUntil = resumeFrom ?? realStart;
+        DateTimeOffset? liveSince = null;
+        var liveFrom = origin;
         logger.LogInformation("Synthetic feed for {Symbols} from {Origin:O}, live at {Speed}x", string.Join(", ", ingest.Symbols), origin, options.Speed);
 
         var ticksPerMinute = Math.Max(1, (int)(TimeSpan.FromMinutes(1) / options.TickInterval));
         var batch = new List<(int, Tick)>(options.BatchSize);
         while (!stoppingToken.IsCancellationRequested)
         {
-            // Catching up (backfill or a restart) goes as fast as ingest takes it; then the pace is Speed x real time.
-            var paced = catchUpUntil + ((clock.GetUtcNow() - realStart) * options.Speed);
-            var target = paced > catchUpUntil ? paced : catchUpUntil;
+            // Catching up (to the clock, or to what an earlier run stored) goes as fast as ingest takes it;
+            // from then on the market runs at Speed x real time.
+            var now = clock.GetUtcNow();
+            var catchUpTo = resumeFrom > now ? resumeFrom.Value : now;
+            if (liveSince is null && marketTime >= catchUpTo)
+            {
+                liveSince = now;
+                liveFrom = marketTime;
+            }
+
+            var target = liveSince is { } since ? liveFrom + ((now - since) * options.Speed) : catchUpTo;
             while (marketTime < target && batch.Count < options.BatchSize)
             {
                 marketTime += options.TickInterval;
@@ -79,7 +87,7 @@ public sealed class SyntheticFeed(
             $"SELECT origin FROM {MarketDataIngestor.Schema}.feed_origin WHERE id = 1");
         command.Parameters.AddWithValue("origin", proposed);
         command.Parameters.AddWithValue("seed", (long)options.Seed);
-        return (DateTimeOffset)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return new DateTimeOffset((DateTime)(await command.ExecuteScalarAsync(cancellationToken))!, TimeSpan.Zero);
     }
 
     private async Task<DateTimeOffset?> LastStoredAsync(CancellationToken cancellationToken)

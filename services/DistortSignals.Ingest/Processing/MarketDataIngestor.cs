@@ -31,7 +31,8 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         var closed = new List<Bar>();
         if (known.Count > 0)
         {
-            await using var transaction = await BeginAsync(known.Select(t => t.Tick.Symbol), cancellationToken);
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await BeginAsync(connection, known.Select(t => t.Tick.Symbol), cancellationToken);
             var builders = await LoadAsync(transaction, known.Select(t => t.Tick.Symbol), cancellationToken);
             var ids = known.Select(t => TickId(t.Tick)).ToArray();
             var stored = await ExistingTickIdsAsync(transaction, ids, cancellationToken);
@@ -82,7 +83,8 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         var accepted = 0;
         if (known.Count > 0)
         {
-            await using var transaction = await BeginAsync(known.Select(b => b.Bar.Symbol), cancellationToken);
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await BeginAsync(connection, known.Select(b => b.Bar.Symbol), cancellationToken);
             var builders = await LoadAsync(transaction, known.Where(b => b.Bar.Timeframe == Timeframe.M1).Select(b => b.Bar.Symbol), cancellationToken);
             var stored = await StoredBarsAsync(transaction, known.Select(b => b.Bar).ToList(), cancellationToken);
             foreach (var (index, bar) in known.OrderBy(b => b.Bar.OpenTime).ThenBy(b => b.Index))
@@ -127,13 +129,17 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         return new IngestResult(accepted, duplicates.Order().ToList(), [.. refused.OrderBy(r => r.Index)], closed.Count);
     }
 
-    /// <summary>Closes the bars whose end the watermark (now minus the allowed lateness) has passed; returns how many.</summary>
+    /// <summary>
+    /// Closes the bars whose end the watermark (now minus the allowed lateness) has passed, for symbols whose
+    /// forming bars are live (see <see cref="IngestOptions.WatermarkHorizon"/>); returns how many.
+    /// </summary>
     public async Task<int> AdvanceWatermarkAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var due = new List<string>();
-        await using (var command = database.CreateCommand($"SELECT symbol FROM {Schema}.bar_builders WHERE forming_until <= @due"))
+        await using (var command = database.CreateCommand($"SELECT symbol FROM {Schema}.bar_builders WHERE forming_until <= @due AND forming_until >= @horizon"))
         {
             command.Parameters.AddWithValue("due", now - options.AllowedLateness);
+            command.Parameters.AddWithValue("horizon", now - options.WatermarkHorizon);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -146,7 +152,8 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
             return 0;
         }
 
-        await using var transaction = await BeginAsync(due, cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await BeginAsync(connection, due, cancellationToken);
         var builders = await LoadAsync(transaction, due, cancellationToken);
         var closed = new List<Bar>();
         foreach (var builder in builders.Values)
@@ -205,9 +212,8 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
     }
 
     /// <summary>Opens the batch's transaction and takes the symbols' locks in one fixed order, so two batches cannot deadlock.</summary>
-    private async Task<NpgsqlTransaction> BeginAsync(IEnumerable<string> symbols, CancellationToken cancellationToken)
+    private static async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, IEnumerable<string> symbols, CancellationToken cancellationToken)
     {
-        var connection = await database.OpenConnectionAsync(cancellationToken);
         var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended('ingest:' || s, 0) AS k FROM unnest(@symbols) AS s ORDER BY 1) AS locks",

@@ -85,6 +85,27 @@ public sealed class ApiKeyStore
     }
 
     /// <summary>
+    /// Creates a key of <paramref name="scope"/> only when no active key of that scope exists, so that a fresh
+    /// installation gets its first admin key exactly once; null when one already exists.
+    /// </summary>
+    public async Task<CreatedApiKey?> CreateFirstAsync(string scope, string name, CancellationToken cancellationToken = default)
+    {
+        ValidateScopeAndName(scope, name);
+        var secret = ApiKeySecret.Generate();
+        var keyId = ApiKeySecret.KeyIdOf(secret)!;
+        await using var command = _dataSource.CreateCommand(
+            """
+            INSERT INTO platform.api_keys (key_id, hash, scope, name)
+            SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM platform.api_keys WHERE scope = $3 AND revoked_at IS NULL)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = keyId });
+        command.Parameters.Add(new NpgsqlParameter { Value = ApiKeySecret.Hash(secret) });
+        command.Parameters.Add(new NpgsqlParameter { Value = scope });
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? new CreatedApiKey(keyId, secret) : null;
+    }
+
+    /// <summary>
     /// Stores a key that comes from configuration (for example <c>DS_ADMIN_KEY</c>). Importing the same
     /// secret again updates its scope and name, so the configuration stays the authority.
     /// </summary>

@@ -25,7 +25,7 @@ public sealed class DashboardBrowserTests
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
 
-        await page.GotoAsync(server.Address.ToString());
+        await page.GotoAsync(server.Address + "?key=" + Uri.EscapeDataString(server.ReaderKey));
         await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "live");
 
         for (var i = 0; i < 40; i++)

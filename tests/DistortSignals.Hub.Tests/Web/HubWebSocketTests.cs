@@ -127,11 +127,31 @@ public sealed class HubWebSocketTests
     {
         await using var server = await HubServer.StartAsync();
         using var http = new HttpClient { BaseAddress = server.Address };
+        http.DefaultRequestHeaders.Add("X-API-Key", server.ReaderKey);
 
         var response = await http.GetAsync(new Uri("/ws?since=x", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Without_a_key_the_socket_is_refused_and_a_browser_token_lets_it_in()
+    {
+        await using var server = await HubServer.StartAsync();
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => server.ConnectAsync(withKey: false));
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+
+        using var http = new HttpClient { BaseAddress = server.Address };
+        http.DefaultRequestHeaders.Add("X-API-Key", server.ReaderKey);
+        var issued = await http.PostAsync(new Uri("/api/v1/ws-tokens", UriKind.Relative), null);
+        issued.EnsureSuccessStatusCode();
+        using var body = System.Text.Json.JsonDocument.Parse(await issued.Content.ReadAsStringAsync());
+        var token = body.RootElement.GetProperty("token").GetString()!;
+
+        using var client = await server.ConnectAsync("token=" + Uri.EscapeDataString(token), withKey: false);
+        await client.SendAsync("""{"type":"ping"}""");
+        Assert.Equal("pong", (await client.ReceiveAsync()).Type());
     }
 
     [Fact]
