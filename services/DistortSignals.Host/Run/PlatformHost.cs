@@ -33,10 +33,9 @@ internal static class PlatformHost
         return builder;
     }
 
-    /// <summary>Builds the application for <paramref name="settings"/> against an already started database.</summary>
-    public static WebApplication Build(WebApplicationBuilder builder, HostSettings settings, ResourceSet resources, string connectionString)
+    /// <summary>The modules of the settings' role on its platform; an <see cref="ArgumentException"/> names a bad setting.</summary>
+    public static IReadOnlyList<IModule> Modules(HostSettings settings)
     {
-        var modules = ModuleCatalog.For(settings.Role);
         if (settings.Platform != "inprocess")
         {
             throw new ArgumentException(settings.Platform == "dapr"
@@ -44,6 +43,12 @@ internal static class PlatformHost
                 : $"--platform: '{settings.Platform}' is not one of inprocess, dapr");
         }
 
+        return ModuleCatalog.For(settings.Role);
+    }
+
+    /// <summary>Builds the application of <paramref name="modules"/> against an already started database.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder, HostSettings settings, IReadOnlyList<IModule> modules, ResourceSet resources, string connectionString)
+    {
         builder.WebHost.UseUrls(settings.Urls);
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
@@ -62,6 +67,9 @@ internal static class PlatformHost
         }
 
         var app = builder.Build();
+
+        // The exporter only sees measurements made after it starts listening: start it before any work.
+        app.Services.GetRequiredService<PrometheusExporter>();
         app.UsePlatformSecurity();
         OperationsEndpoints.Map(app);
         SecurityEndpoints.Map(app);

@@ -72,19 +72,19 @@ internal static class RunCommand
             throw new InvalidInputException($"--speed: {badSpeed} must be above 0");
         }
 
-        var resources = ResourceSet.LoadFolder(settings.Resources);
-        WebApplication app;
-        await using var database = await DatabaseBootstrap.StartAsync(settings.Postgres, cancellationToken);
+        IReadOnlyList<IModule> modules;
         try
         {
-            app = PlatformHost.Build(builder, settings, resources, database.ConnectionString);
+            modules = PlatformHost.Modules(settings);
         }
         catch (ArgumentException e)
         {
             throw new InvalidInputException(e.Message);
         }
 
-        await using (app)
+        var resources = ResourceSet.LoadFolder(settings.Resources);
+        await using var database = await DatabaseBootstrap.StartAsync(settings.Postgres, cancellationToken);
+        await using (var app = PlatformHost.Build(builder, settings, modules, resources, database.ConnectionString))
         {
             using var telemetry = PlatformHost.StartTelemetry(settings.Role);
             await app.StartAsync(cancellationToken);

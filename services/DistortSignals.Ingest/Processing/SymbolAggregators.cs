@@ -1,4 +1,5 @@
 using DistortSignals.Core.Market;
+using DistortSignals.Core.Validation;
 
 namespace DistortSignals.Ingest.Processing;
 
@@ -53,7 +54,7 @@ internal sealed class SymbolAggregators
         {
             if (aggregator.ClosedBefore is { } final && m1.OpenTime < final)
             {
-                return new Refusal(RefusalReason.Late, [new("time", $"{m1.OpenTime:O} falls in a {aggregator.Timeframe} bar that is already closed")]);
+                return new Refusal(RefusalReason.Late, [new("time", $"{ValidationRules.Format(m1.OpenTime)} falls in a {aggregator.Timeframe} bar that is already closed")]);
             }
         }
 
