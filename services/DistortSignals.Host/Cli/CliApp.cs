@@ -14,6 +14,7 @@ internal static class CliApp
             IndicatorsCommand.Create(),
             SignalsCommand.Create(),
             GenerateBarsCommand.Create(),
+            ReplayCommand.Create(),
         };
         // A bare `distortsignals` is `distortsignals run`.
         return RunCommand.Configure(root);

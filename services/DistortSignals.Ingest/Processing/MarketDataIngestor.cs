@@ -27,7 +27,7 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         var refused = new List<RefusedItem>();
         var known = ticks.Where(t => KnownSymbol(t.Index, t.Tick.Symbol, refused)).ToList();
         var duplicates = new List<int>();
-        var accepted = new List<(Tick Tick, string Id)>();
+        var accepted = new List<(Tick Tick, Guid Id)>();
         var closed = new List<Bar>();
         if (known.Count > 0)
         {
@@ -189,12 +189,12 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         return bars;
     }
 
-    /// <summary>A tick's identity is its content, so a repeated delivery is recognised and stored once.</summary>
-    internal static string TickId(Tick tick)
+    /// <summary>A tick's identity is its content (16 bytes of its SHA-256), so a repeated delivery is recognised and stored once.</summary>
+    internal static Guid TickId(Tick tick)
     {
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{tick.Symbol}|{tick.Time.UtcTicks}|{tick.Bid:R}|{tick.Ask:R}|{tick.Last:R}|{tick.Volume:R}|{tick.Source}");
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
+        return new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
     }
 
     internal static string BarEventId(Bar bar) => $"bar-{bar.Symbol}-{bar.Timeframe}-{bar.OpenTime.UtcDateTime:yyyyMMddTHHmm}";
@@ -267,44 +267,58 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task<HashSet<string>> ExistingTickIdsAsync(NpgsqlTransaction transaction, string[] ids, CancellationToken cancellationToken)
+    private static async Task<HashSet<Guid>> ExistingTickIdsAsync(NpgsqlTransaction transaction, Guid[] ids, CancellationToken cancellationToken)
     {
-        var existing = new HashSet<string>(StringComparer.Ordinal);
-        await using var command = new NpgsqlCommand($"SELECT id FROM {Schema}.ticks WHERE id = ANY(@ids)", transaction.Connection, transaction);
+        var existing = new HashSet<Guid>();
+        // A join from the ids keeps this an index lookup per id however large the table grows.
+        await using var command = new NpgsqlCommand($"SELECT t.id FROM unnest(@ids) AS k(id) JOIN {Schema}.ticks t ON t.id = k.id", transaction.Connection, transaction);
         command.Parameters.AddWithValue("ids", ids);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            existing.Add(reader.GetString(0));
+            existing.Add(reader.GetGuid(0));
         }
 
         return existing;
     }
 
-    private static async Task InsertTicksAsync(NpgsqlTransaction transaction, List<(Tick Tick, string Id)> ticks, CancellationToken cancellationToken)
+    /// <summary>Binary COPY: the fastest way in, and safe without ON CONFLICT because repeats were removed under the symbols' locks.</summary>
+    private static async Task InsertTicksAsync(NpgsqlTransaction transaction, List<(Tick Tick, Guid Id)> ticks, CancellationToken cancellationToken)
     {
         if (ticks.Count == 0)
         {
             return;
         }
 
-        await using var command = new NpgsqlCommand(
-            $"INSERT INTO {Schema}.ticks (id, symbol, time, bid, ask, last, volume, source) " +
-            "SELECT * FROM unnest(@id, @symbol, @time, @bid, @ask, @last, @volume, @source)",
-            transaction.Connection,
-            transaction);
-        command.Parameters.AddWithValue("id", ticks.Select(t => t.Id).ToArray());
-        command.Parameters.AddWithValue("symbol", ticks.Select(t => t.Tick.Symbol).ToArray());
-        command.Parameters.AddWithValue("time", ticks.Select(t => t.Tick.Time).ToArray());
-        command.Parameters.Add(Doubles("bid", ticks.Select(t => t.Tick.Bid)));
-        command.Parameters.Add(Doubles("ask", ticks.Select(t => t.Tick.Ask)));
-        command.Parameters.Add(Doubles("last", ticks.Select(t => t.Tick.Last)));
-        command.Parameters.AddWithValue("volume", ticks.Select(t => t.Tick.Volume).ToArray());
-        command.Parameters.AddWithValue("source", ticks.Select(t => t.Tick.Source).ToArray());
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var importer = await transaction.Connection!.BeginBinaryImportAsync(
+            $"COPY {Schema}.ticks (id, symbol, time, bid, ask, last, volume, source) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        // The synchronous writes only fill Npgsql's buffer (an await per field costs more than the field).
+        foreach (var (tick, id) in ticks)
+        {
+            importer.StartRow();
+            importer.Write(id, NpgsqlDbType.Uuid);
+            importer.Write(tick.Symbol, NpgsqlDbType.Text);
+            importer.Write(tick.Time, NpgsqlDbType.TimestampTz);
+            WriteNullable(tick.Bid);
+            WriteNullable(tick.Ask);
+            WriteNullable(tick.Last);
+            importer.Write(tick.Volume, NpgsqlDbType.Double);
+            importer.Write(tick.Source, NpgsqlDbType.Text);
+        }
 
-        static NpgsqlParameter Doubles(string name, IEnumerable<double?> values) =>
-            new(name, NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = values.Select(v => (object?)v ?? DBNull.Value).ToArray() };
+        await importer.CompleteAsync(cancellationToken);
+
+        void WriteNullable(double? value)
+        {
+            if (value is { } number)
+            {
+                importer.Write(number, NpgsqlDbType.Double);
+            }
+            else
+            {
+                importer.WriteNull();
+            }
+        }
     }
 
     private static async Task<Dictionary<(string, Timeframe, DateTimeOffset), Bar>> StoredBarsAsync(NpgsqlTransaction transaction, List<Bar> bars, CancellationToken cancellationToken)
@@ -355,11 +369,8 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        foreach (var bar in bars)
-        {
-            var cloudEvent = CloudEvent.Create(BarEventId(bar), "ingest", Topics.Events.BarClosed, bar.Symbol, bar.CloseTime, bar);
-            await outbox.AddAsync(transaction, Schema, Topics.Bars, cloudEvent, cancellationToken);
-        }
+        var events = bars.Select(bar => CloudEvent.Create(BarEventId(bar), "ingest", Topics.Events.BarClosed, bar.Symbol, bar.CloseTime, bar)).ToList();
+        await outbox.AddRangeAsync(transaction, Schema, Topics.Bars, events, cancellationToken);
 
         Activity.Current?.AddTag("bars.closed", bars.Count);
     }

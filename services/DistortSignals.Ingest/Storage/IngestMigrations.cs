@@ -7,13 +7,13 @@ namespace DistortSignals.Ingest.Storage;
 /// The ingest schema. Migrations are only ever added, never edited (their checksums are checked at start);
 /// the runner sets the search path to the schema, so the SQL names tables without it.
 /// </summary>
-internal static class IngestMigrations
+public static class IngestMigrations
 {
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "ticks, bars and bar builders", """
             CREATE TABLE ticks (
-                id text PRIMARY KEY,
+                id uuid PRIMARY KEY,
                 symbol text NOT NULL,
                 time timestamptz NOT NULL,
                 bid double precision,

@@ -12,19 +12,31 @@ namespace DistortSignals.Platform.InProcess;
 /// </summary>
 public sealed class PostgresOutbox : IOutbox
 {
-    public async Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken)
+    public Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken) =>
+        AddRangeAsync(transaction, schema, topic, [cloudEvent], cancellationToken);
+
+    public async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
     {
         PostgresIdentifier.Require(schema, nameof(schema));
+        if (cloudEvents.Count == 0)
+        {
+            return;
+        }
+
+        // One statement for the whole batch, in the given order (WITH ORDINALITY), so that seq follows it.
         await using var command = new NpgsqlCommand($"""
-            INSERT INTO {schema}.outbox (id, topic, subject, type, payload) VALUES (@id, @topic, @subject, @type, @payload)
+            INSERT INTO {schema}.outbox (id, topic, subject, type, payload)
+            SELECT e.id, @topic, e.subject, e.type, e.payload
+            FROM unnest(@ids, @subjects, @types, @payloads) WITH ORDINALITY AS e(id, subject, type, payload, n)
+            ORDER BY e.n
             ON CONFLICT (topic, id) DO NOTHING;
             SELECT pg_notify(@channel, '');
             """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue("id", cloudEvent.Id);
         command.Parameters.AddWithValue("topic", topic);
-        command.Parameters.AddWithValue("subject", cloudEvent.Subject);
-        command.Parameters.AddWithValue("type", cloudEvent.Type);
-        command.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(cloudEvent, PlatformJson.Options));
+        command.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
+        command.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
+        command.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
+        command.Parameters.AddWithValue("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, cloudEvents.Select(e => JsonSerializer.Serialize(e, PlatformJson.Options)).ToArray());
         command.Parameters.AddWithValue("channel", ChannelFor(schema));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

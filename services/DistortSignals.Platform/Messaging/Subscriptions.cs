@@ -47,6 +47,9 @@ public interface ISubscriptionRegistry
 public interface IOutbox
 {
     Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken);
+
+    /// <summary>Adds several events of one topic in one statement, in order.</summary>
+    Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken);
 }
 
 /// <summary>
