@@ -1,6 +1,7 @@
 using DistortSignals.Hub;
 using DistortSignals.Ingest;
 using DistortSignals.Platform.Hosting;
+using DistortSignals.Signals;
 
 namespace DistortSignals.Host.Run;
 
@@ -13,6 +14,7 @@ internal static class ModuleCatalog
     private static readonly Dictionary<string, Func<IModule>> Available = new(StringComparer.Ordinal)
     {
         ["ingest"] = () => new IngestModule(),
+        ["signals"] = () => new SignalsModule(),
         ["hub"] = () => new HubModule(),
     };
 

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using DistortSignals.Core.Market;
+using DistortSignals.Core.Strategies;
+using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Resources;
+using DistortSignals.Signals.Storage;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace DistortSignals.Signals.Processing;
+
+/// <summary>
+/// Handles <c>bar.closed</c>: a bar of a timeframe that a strategy trading its symbol uses is stored in
+/// <c>signals.bars</c> and run through those strategies' engines; every signal is stored in
+/// <c>signals.signals</c> and published as <c>signal.generated</c> through the outbox, all in the delivery's
+/// transaction. A bar that is not newer than the last stored one is late or repeated and changes nothing.
+/// </summary>
+internal sealed partial class BarProcessor(
+    ResourceSet resources, StrategyEngines engines, IOutbox outbox, SignalsMetrics metrics, ILogger<BarProcessor> logger)
+{
+    public const string Consumer = "signals";
+
+    private static readonly string BarClosedType = CloudEvent.TypeName(Topics.Events.BarClosed);
+
+    public EventSubscription Subscription => new(Consumer, SignalStore.Schema, Topics.Bars, HandleAsync);
+
+    public async Task<DeliveryOutcome> HandleAsync(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (cloudEvent.Type != BarClosedType)
+        {
+            LogDropped(logger, cloudEvent.Id, $"type {cloudEvent.Type} is not {BarClosedType}");
+            return DeliveryOutcome.Drop;
+        }
+
+        if (ReadBar(cloudEvent, out var problem) is not { } bar)
+        {
+            LogDropped(logger, cloudEvent.Id, problem);
+            return DeliveryOutcome.Drop;
+        }
+
+        var strategies = resources.Strategies
+            .Where(s => s.Spec.Timeframe == bar.Timeframe && s.Spec.Symbols.Contains(bar.Symbol, StringComparer.Ordinal))
+            .ToList();
+        if (strategies.Count == 0)
+        {
+            return DeliveryOutcome.Success;
+        }
+
+        await SignalStore.LockSymbolAsync(transaction, bar.Symbol, cancellationToken);
+        var latestStored = await SignalStore.LatestBarTimeAsync(transaction, bar.Symbol, bar.Timeframe, cancellationToken);
+        if (bar.OpenTime <= latestStored)
+        {
+            metrics.BarsIgnored.Add(1);
+            return DeliveryOutcome.Success;
+        }
+
+        // A paused strategy emits nothing, but its bars are kept so that it resumes warm.
+        var running = strategies.Where(s => !s.Spec.Paused).ToList();
+        try
+        {
+            var prepared = await engines.PrepareAsync(transaction, running, bar.Symbol, bar.Timeframe, latestStored, cancellationToken);
+            await SignalStore.InsertBarAsync(transaction, bar, cancellationToken);
+            var signals = prepared.Select(engine => engine.OnBar(bar).Signal).OfType<Signal>().ToList();
+            foreach (var signal in signals)
+            {
+                await SignalStore.InsertSignalAsync(transaction, signal, cancellationToken);
+                var generated = CloudEvent.Create(signal.Id, SignalStore.Schema, Topics.Events.SignalGenerated, signal.Symbol, signal.Time, signal);
+                await outbox.AddAsync(transaction, SignalStore.Schema, Topics.Signals, generated, cancellationToken);
+            }
+
+            metrics.BarsProcessed.Add(1);
+            foreach (var signal in signals)
+            {
+                metrics.SignalsGenerated.Add(1, new KeyValuePair<string, object?>("strategy", signal.Strategy));
+            }
+
+            return DeliveryOutcome.Success;
+        }
+        catch
+        {
+            engines.Discard(running, bar.Symbol);
+            throw;
+        }
+    }
+
+    /// <summary>The event's bar when it is one the engines can take; null with the reason otherwise.</summary>
+    private static Bar? ReadBar(CloudEvent cloudEvent, out string problem)
+    {
+        Bar bar;
+        try
+        {
+            bar = cloudEvent.ReadData<Bar>();
+        }
+        catch (JsonException e)
+        {
+            problem = $"data is not a bar: {e.Message}";
+            return null;
+        }
+
+        var errors = MarketValidation.Validate(bar);
+        problem = string.Join("; ", errors);
+        return errors.Count == 0 ? bar : null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "bar.closed event {EventId} is dropped: {Reason}")]
+    private static partial void LogDropped(ILogger logger, string eventId, string reason);
+}
