@@ -17,7 +17,7 @@ internal sealed class FlakyOutbox : IOutbox
 
     public void FailNextSignal() => Interlocked.Increment(ref _failuresLeft);
 
-    public Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken)
+    public Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
     {
         if (topic == Topics.Signals && _failuresLeft > 0)
         {
@@ -26,7 +26,7 @@ internal sealed class FlakyOutbox : IOutbox
             throw new InvalidOperationException("the outbox is unavailable (test)");
         }
 
-        return _inner.AddAsync(transaction, schema, topic, cloudEvent, cancellationToken);
+        return _inner.AddRangeAsync(transaction, schema, topic, cloudEvents, cancellationToken);
     }
 }
 

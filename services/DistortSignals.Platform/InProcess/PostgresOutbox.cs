@@ -12,9 +12,6 @@ namespace DistortSignals.Platform.InProcess;
 /// </summary>
 public sealed class PostgresOutbox : IOutbox
 {
-    public Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken) =>
-        AddRangeAsync(transaction, schema, topic, [cloudEvent], cancellationToken);
-
     public async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
     {
         PostgresIdentifier.Require(schema, nameof(schema));

@@ -46,10 +46,11 @@ public interface ISubscriptionRegistry
 /// </summary>
 public interface IOutbox
 {
-    Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken);
-
-    /// <summary>Adds several events of one topic in one statement, in order.</summary>
+    /// <summary>Adds the events of one topic, in order.</summary>
     Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken);
+
+    Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken) =>
+        AddRangeAsync(transaction, schema, topic, [cloudEvent], cancellationToken);
 }
 
 /// <summary>
