@@ -13,7 +13,7 @@ public sealed record SyntheticFeedOptions
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>History made at start, as fast as ingest takes it, so that strategies have bars to warm up on.</summary>
-    public TimeSpan Backfill { get; init; } = TimeSpan.FromDays(3);
+    public TimeSpan Backfill { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>How many ticks go into one ingest batch.</summary>
     public int BatchSize { get; init; } = 2000;
