@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DistortSignals.Core.Market;
+using DistortSignals.Core.Strategies;
 using DistortSignals.Platform;
 using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Resources;
 using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
 using Npgsql;
@@ -13,8 +15,8 @@ namespace DistortSignals.EndToEnd.Tests;
 /// <summary>
 /// The crash test: `distortsignals run` is killed with SIGKILL at random moments while a stream of ticks flows
 /// into it, and started again each time. Afterwards the database must hold every acknowledged tick once,
-/// exactly the bars those ticks close, one published bar.closed event per bar, and each event handled once
-/// by every consumer.
+/// exactly the bars those ticks close, one published bar.closed event per bar, exactly the signals an
+/// uninterrupted run of the strategy emits, and each event handled once by every consumer.
 /// </summary>
 public sealed class CrashTests(ITestOutputHelper output)
 {
@@ -91,6 +93,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             Assert.True(killsDuringRequests > 0, "no kill landed during a request: the test did not exercise what it claims");
             var problems = new List<string>();
             var bars = await CheckTicksAndBarsAsync(database, stream.Acknowledged, problems);
+            await CheckSignalsAsync(database, bars, problems);
             var events = await CheckBarEventsAsync(database, bars, problems);
             await CheckEachEventHandledOnceAsync(database, events, problems);
             await CheckNoDeadLettersAsync(database, problems);
@@ -167,6 +170,24 @@ public sealed class CrashTests(ITestOutputHelper output)
         output.WriteLine("expected bars: " + string.Join(", ", counts));
         Assert.True(expectedM1.Count > KillsWhileStreaming, $"only {expectedM1.Count} M1 bars closed: too few to tell anything");
         return storedBars;
+    }
+
+    /// <summary>
+    /// The signals are exactly those the strategy emits when it runs once over the bars without interruption,
+    /// each stored once and published once.
+    /// </summary>
+    private async Task CheckSignalsAsync(NpgsqlDataSource database, IReadOnlyList<Bar> bars, List<string> problems)
+    {
+        var strategy = TradingStrategyResource.From(Assert.Single(YamlManifestReader.ReadFile(Path.Combine(PlatformProcess.ResourcesFolder, "crash-m1.yaml"))));
+        var engine = new SignalEngine(strategy.Name, strategy.Spec, "EURUSD");
+        var expected = bars.Where(b => b.Timeframe == strategy.Spec.Timeframe).OrderBy(b => b.OpenTime)
+            .Select(engine.OnBar).Where(e => e.Signal is not null).Select(e => $"{e.Signal!.Id} {e.Signal.Direction} {e.Signal.BarTime:O}").ToList();
+        var stored = await QueryAsync(database, "SELECT id, direction, bar_time FROM signals.signals", r => $"{r.GetString(0)} {r.GetString(1)} {r.GetFieldValue<DateTimeOffset>(2):O}");
+        var published = await QueryAsync(database, "SELECT payload->'data'->>'id' FROM signals.outbox WHERE topic = 'signals' AND sent_at IS NOT NULL", r => r.GetString(0));
+        output.WriteLine($"expected signals: {expected.Count}");
+        Assert.True(expected.Count >= 5, $"only {expected.Count} signals are expected: too few to tell anything");
+        Compare("signals.signals", expected, stored, s => s, s => s, problems);
+        Compare("signal.generated events", [.. expected.Select(s => s.Split(' ')[0])], published, s => s, s => s, problems);
     }
 
     /// <summary>

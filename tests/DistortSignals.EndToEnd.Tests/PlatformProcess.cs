@@ -30,6 +30,9 @@ internal sealed class PlatformProcess : IAsyncDisposable
     /// <summary>How many times the process was started.</summary>
     public int Starts { get; private set; }
 
+    /// <summary>The manifests the crash test runs: its own fast strategy (see Resources/crash-m1.yaml).</summary>
+    public static string ResourcesFolder => Path.Combine(AppContext.BaseDirectory, "Resources");
+
     public static PlatformProcess Create(string connectionString, string adminKey)
     {
         var executable = Path.Combine(AppContext.BaseDirectory, "distortsignals.dll");
@@ -48,7 +51,7 @@ internal sealed class PlatformProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         foreach (var argument in (string[])[executable, "run", "--postgres", connectionString, "--feed", "none",
-            "--urls", address.ToString().TrimEnd('/'), "--resources", Path.Combine(SharedReference.RepositoryRoot(), "examples")])
+            "--urls", address.ToString().TrimEnd('/'), "--resources", ResourcesFolder])
         {
             start.ArgumentList.Add(argument);
         }
