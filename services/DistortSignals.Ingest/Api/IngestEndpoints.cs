@@ -2,6 +2,7 @@ using System.Globalization;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Validation;
 using DistortSignals.Ingest.Processing;
+using DistortSignals.Platform.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -48,7 +49,7 @@ internal static class IngestEndpoints
         }
         catch (BatchFormatException e)
         {
-            return Results.Problem(title: "The batch cannot be read", detail: e.Message, statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Status(StatusCodes.Status400BadRequest, e.Message);
         }
 
         var items = new List<(int, T)>(elements.Count);
@@ -87,23 +88,23 @@ internal static class IngestEndpoints
         var tf = timeframe is null ? Timeframe.M1 : TimeframeExtensions.TryParse(timeframe);
         if (tf is null)
         {
-            return BadQuery("timeframe", $"'{timeframe}' is not one of M1, M5, M15, M30, H1, H4, D1");
+            return Problems.BadRequest("timeframe", $"'{timeframe}' is not one of M1, M5, M15, M30, H1, H4, D1");
         }
 
         if (!TryTime(to, DateTimeOffset.UtcNow, out var end))
         {
-            return BadQuery("to", $"'{to}' is not an ISO 8601 time");
+            return Problems.BadRequest("to", $"'{to}' is not an ISO 8601 time");
         }
 
         if (!TryTime(from, DateTimeOffset.MinValue, out var start))
         {
-            return BadQuery("from", $"'{from}' is not an ISO 8601 time");
+            return Problems.BadRequest("from", $"'{from}' is not an ISO 8601 time");
         }
 
         var count = limit ?? 1000;
         if (count is < 1 or > MaxBarsPerRead)
         {
-            return BadQuery("limit", $"{count} is outside 1..{MaxBarsPerRead}");
+            return Problems.BadRequest("limit", $"{count} is outside 1..{MaxBarsPerRead}");
         }
 
         var bars = await ingestor.ReadBarsAsync(symbol, tf.Value, start, end, count, cancellationToken);
@@ -116,8 +117,6 @@ internal static class IngestEndpoints
         return text is null || DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
     }
 
-    private static IResult BadQuery(string parameter, string message) =>
-        Results.Problem(title: "Invalid query", detail: $"{parameter}: {message}", statusCode: StatusCodes.Status400BadRequest);
 
     /// <summary>The answer to a batch: every item not listed as a duplicate or refused was accepted.</summary>
     internal sealed record BatchAnswer(int Received, int Accepted, IReadOnlyList<int> Duplicates, IReadOnlyList<RefusedItem> Refused, int BarsClosed);

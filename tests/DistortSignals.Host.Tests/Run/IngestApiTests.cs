@@ -35,7 +35,7 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
         var body = string.Join('\n',
             Tick("2026-02-03T10:00:01Z", 1.1, 1.1002),
             Tick("2026-02-03T10:00:02Z", 1.2, 1.1),
-            Tick("2026-02-03T10:00:03Z", 1.1, 1.1002, symbol: "GBPUSD"),
+            Tick("2026-02-03T10:00:03Z", 1.1, 1.1002, symbol: "AUDNZD"),
             """{"symbol":"EURUSD","time":"2026-02-03T10:00:04Z","bid":"1.1","ask":1.2}""",
             Tick("2026-02-03T10:00:05Z", 1.1001, 1.1003));
 
@@ -47,7 +47,7 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
         var refused = first.GetProperty("refused").EnumerateArray().ToList();
         Assert.Equal([1, 2, 3], refused.Select(r => r.GetProperty("index").GetInt32()));
         Assert.Equal("bid", refused[0].GetProperty("errors")[0].GetProperty("field").GetString());
-        Assert.Contains("'GBPUSD' is not traded here", refused[1].GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("'AUDNZD' is not traded here", refused[1].GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("must be a finite number", refused[2].GetProperty("errors")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
 
         Assert.Equal(0, second.GetProperty("accepted").GetInt32());
