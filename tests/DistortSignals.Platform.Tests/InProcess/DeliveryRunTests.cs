@@ -78,6 +78,41 @@ public sealed class DeliveryRunTests
     }
 
     [Fact]
+    public async Task Events_added_to_the_outbox_together_reach_every_subscriber_once_and_in_order()
+    {
+        var order = new ConcurrentDictionary<(string Consumer, string Subject), ConcurrentQueue<string>>();
+        Messaging.EventHandler Record(string consumer) => (e, t, c) =>
+        {
+            order.GetOrAdd((consumer, e.Subject), _ => new ConcurrentQueue<string>()).Enqueue(e.Id);
+            return Task.FromResult(DeliveryOutcome.Success);
+        };
+        var fills = Enumerable.Range(1, 150).Select(n => Fill($"fill-{n}", $"acct-{n % 3}")).ToList();
+        await using var platform = await TestPlatform.StartAsync(services =>
+        {
+            services.AddSchemaMigrations(Schema, OrdersMigrations);
+            services.AddSingleton(new OutboxRegistration(Schema));
+            services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, Record(Consumer)));
+            services.AddSingleton(new EventSubscription("mailer", Schema, Topic, Record("mailer")));
+        });
+
+        await using (var connection = await platform.DataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await platform.Get<IOutbox>().AddRangeAsync(transaction, Schema, Topic, fills, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        await Eventually.UntilAsync("both consumers handled every fill", () => order.Values.Sum(q => q.Count) == 2 * fills.Count);
+        foreach (var ((_, subject), handled) in order)
+        {
+            Assert.Equal(fills.Where(f => f.Subject == subject).Select(f => f.Id), handled);
+        }
+
+        Assert.Equal(6, order.Count);
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.outbox WHERE sent_at IS NULL"));
+    }
+
+    [Fact]
     public async Task Two_dispatchers_over_one_database_never_handle_a_subject_concurrently_or_out_of_order()
     {
         var subjects = Enumerable.Range(1, 4).Select(n => $"acct-{n}").ToArray();
