@@ -28,6 +28,8 @@ public sealed class DeliveryDispatcher(
     IOptions<InProcessPlatformOptions> options,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
+    private const string Savepoint = "delivery";
+
     private readonly InProcessPlatformOptions _options = options.Value;
     private readonly AsyncSignal _wake = new();
 
@@ -38,12 +40,18 @@ public sealed class DeliveryDispatcher(
     /// Records the event as handled by the subscription's consumer in <paramref name="transaction"/> and runs
     /// the handler, unless the record already existed: then the event was handled before and is acknowledged.
     /// </summary>
-    public static async Task<DeliveryOutcome> HandleOnceAsync(
-        NpgsqlTransaction transaction, EventSubscription subscription, CloudEvent cloudEvent, CancellationToken cancellationToken)
+    public static Task<DeliveryOutcome> HandleOnceAsync(
+        NpgsqlTransaction transaction, EventSubscription subscription, CloudEvent cloudEvent, CancellationToken cancellationToken) =>
+        HandleOnceAsync(transaction, subscription, cloudEvent, null, cancellationToken);
+
+    /// <summary>As the public overload, taking <paramref name="savepoint"/> first in the same round trip as the record.</summary>
+    private static async Task<DeliveryOutcome> HandleOnceAsync(
+        NpgsqlTransaction transaction, EventSubscription subscription, CloudEvent cloudEvent, string? savepoint, CancellationToken cancellationToken)
     {
         var schema = PostgresIdentifier.Require(subscription.Schema, "subscription schema");
+        var takeSavepoint = savepoint is null ? "" : $"SAVEPOINT {savepoint};";
         await using var record = new NpgsqlCommand(
-            $"INSERT INTO {schema}.handled_events (consumer, topic, event_id) VALUES (@consumer, @topic, @eventId) ON CONFLICT DO NOTHING",
+            $"{takeSavepoint}INSERT INTO {schema}.handled_events (consumer, topic, event_id) VALUES (@consumer, @topic, @eventId) ON CONFLICT DO NOTHING",
             transaction.Connection, transaction);
         record.Parameters.AddWithValue("consumer", subscription.Consumer);
         record.Parameters.AddWithValue("topic", subscription.Topic);
@@ -266,24 +274,23 @@ public sealed class DeliveryDispatcher(
             return false;
         }
 
-        await transaction.SaveAsync("handler", cancellationToken);
         DeliveryOutcome outcome;
         string? error = null;
         try
         {
-            outcome = await HandleOnceAsync(transaction, subscription, cloudEvent, cancellationToken);
+            outcome = await HandleOnceAsync(transaction, subscription, cloudEvent, Savepoint, cancellationToken);
             if (outcome == DeliveryOutcome.Success)
             {
                 // Inside the try: a handler that swallowed a database error leaves the transaction aborted,
                 // which shows here and must fail this delivery only, not the run before it.
-                await transaction.ReleaseAsync("handler", cancellationToken);
+                await transaction.ReleaseAsync(Savepoint, cancellationToken);
                 return true;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopping: this delivery neither succeeded nor failed; the ones before it are still committed.
-            await transaction.RollbackAsync("handler", CancellationToken.None);
+            await transaction.RollbackAsync(Savepoint, CancellationToken.None);
             return false;
         }
         catch (Exception failure)
@@ -292,7 +299,7 @@ public sealed class DeliveryDispatcher(
             error = $"{failure.GetType().FullName}: {failure.Message}";
         }
 
-        await transaction.RollbackAsync("handler", cancellationToken);
+        await transaction.RollbackAsync(Savepoint, cancellationToken);
         await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, outcome, error, cancellationToken);
         return false;
     }
