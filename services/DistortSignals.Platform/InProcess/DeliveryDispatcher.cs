@@ -116,19 +116,21 @@ public sealed class DeliveryDispatcher(
         }
 
         // The heads of all subjects in one query: a skip scan over deliveries_by_subject that visits one row
-        // per subject instead of the whole backlog. Oldest head first, so that with more subjects than
-        // parallelism no subject waits behind the others' backlogs.
+        // per subject instead of the whole backlog. The consumers are filtered afterwards because PostgreSQL
+        // does not start the index scan at the row comparison when = ANY is beside it. Oldest head first, so
+        // that with more subjects than parallelism no subject waits behind the others' backlogs.
         await using var command = dataSource.CreateCommand("""
             WITH RECURSIVE heads AS (
                 (SELECT consumer, topic, subject, seq, next_attempt_at FROM platform.deliveries
-                 WHERE consumer = ANY(@consumers)
                  ORDER BY consumer, topic, subject, seq LIMIT 1)
                 UNION ALL
                 SELECT next.* FROM heads h CROSS JOIN LATERAL (
                     SELECT consumer, topic, subject, seq, next_attempt_at FROM platform.deliveries d
-                    WHERE d.consumer = ANY(@consumers) AND (d.consumer, d.topic, d.subject) > (h.consumer, h.topic, h.subject)
+                    WHERE (d.consumer, d.topic, d.subject) > (h.consumer, h.topic, h.subject)
                     ORDER BY d.consumer, d.topic, d.subject, d.seq LIMIT 1) next)
-            SELECT consumer, topic, subject, greatest(next_attempt_at - clock_timestamp(), interval '0') FROM heads ORDER BY seq
+            SELECT consumer, topic, subject, greatest(next_attempt_at - clock_timestamp(), interval '0') FROM heads
+            WHERE consumer = ANY(@consumers)
+            ORDER BY seq
             """);
         command.Parameters.AddWithValue("consumers", subscriptions.Keys.Select(k => k.Consumer).Distinct().ToArray());
         await using var reader = await command.ExecuteReaderAsync(stoppingToken);
