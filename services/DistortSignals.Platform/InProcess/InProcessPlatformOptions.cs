@@ -25,6 +25,13 @@ public sealed class InProcessPlatformOptions
     /// <summary>Subjects handled at the same time per consumer (one event per subject at a time).</summary>
     public int DeliveryParallelism { get; set; } = 4;
 
+    /// <summary>
+    /// Consecutive deliveries of one subject handled in one transaction. Each takes a savepoint, and
+    /// PostgreSQL caches 64 subtransactions per transaction before every snapshot in the cluster has to
+    /// look them up in pg_subtrans, so the default stays below that.
+    /// </summary>
+    public int DeliveryBatchSize { get; set; } = 50;
+
     /// <summary>An actor without calls for this long is deactivated (its instance and state cache dropped).</summary>
     public TimeSpan ActorIdleTimeout { get; set; } = TimeSpan.FromMinutes(60);
 

@@ -12,7 +12,8 @@ namespace DistortSignals.Platform.InProcess;
 /// Publishes each registered schema's outbox through <see cref="IEventPublisher"/> in <c>seq</c> order and
 /// marks the rows sent; woken by the outbox's NOTIFY, or by the poll interval when a notification was missed.
 /// Delivery is at least once: a crash between publishing and marking publishes the rows again, which is
-/// harmless because event ids are stable and subscribers dedupe on them. One relay per schema works at a
+/// harmless because event ids are stable and subscribers dedupe on them. The in-process publisher takes a
+/// whole batch with one statement in the relay's own transaction, so there publishing and marking are atomic. One relay per schema works at a
 /// time (a transaction advisory lock), so replicas do not publish the same rows concurrently or out of order.
 /// Sent rows older than the retention are pruned.
 /// </summary>
@@ -68,11 +69,21 @@ public sealed class OutboxRelay(
         var published = new List<long>();
         try
         {
-            foreach (var (seq, topic, payload) in rows)
+            if (publisher is InProcessPublisher inProcess)
             {
-                var cloudEvent = JsonSerializer.Deserialize<CloudEvent>(payload, PlatformJson.Options)!;
-                await publisher.PublishEventAsync(topic, cloudEvent, cancellationToken);
-                published.Add(seq);
+                // One statement in this transaction: the deliveries and the sent marks commit together.
+                var events = rows.Select(r => (r.Topic, JsonSerializer.Deserialize<CloudEvent>(r.Payload, PlatformJson.Options)!)).ToList();
+                await inProcess.PublishInTransactionAsync(transaction, events, cancellationToken);
+                published.AddRange(rows.Select(r => r.Seq));
+            }
+            else
+            {
+                foreach (var (seq, topic, payload) in rows)
+                {
+                    var cloudEvent = JsonSerializer.Deserialize<CloudEvent>(payload, PlatformJson.Options)!;
+                    await publisher.PublishEventAsync(topic, cloudEvent, cancellationToken);
+                    published.Add(seq);
+                }
             }
         }
         finally
@@ -84,6 +95,7 @@ public sealed class OutboxRelay(
                 mark.Parameters.AddWithValue("seqs", published.ToArray());
                 await mark.ExecuteNonQueryAsync(CancellationToken.None);
                 await transaction.CommitAsync(CancellationToken.None);
+                (publisher as InProcessPublisher)?.Committed();
             }
         }
 

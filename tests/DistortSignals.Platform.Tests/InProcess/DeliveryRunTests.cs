@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using DistortSignals.Platform.InProcess;
+using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Postgres.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace DistortSignals.Platform.Tests.InProcess;
+
+/// <summary>The dispatcher handles runs of one subject's deliveries in one transaction without changing the delivery semantics.</summary>
+public sealed class DeliveryRunTests
+{
+    private const string Schema = "orders";
+    private const string Topic = "fills";
+    private const string Consumer = "ledger";
+
+    private static readonly Migration[] OrdersMigrations =
+    [
+        MessagingMigrations.Outbox(1),
+        MessagingMigrations.HandledEvents(2),
+        new(3, "effects", "CREATE TABLE effects (n bigserial PRIMARY KEY, event_id text NOT NULL, txid bigint NOT NULL)"),
+    ];
+
+    [Fact]
+    public async Task A_run_of_events_of_one_subject_is_handled_in_order_in_few_transactions()
+    {
+        var ids = Enumerable.Range(1, 200).Select(n => $"fill-{n}").ToArray();
+        var connectionString = await QueueAsync(ids.Select(id => Fill(id, "acct-1")));
+
+        await using var platform = await StartAsync(connectionString, RecordEffect, o => o.DeliveryBatchSize = 50);
+
+        await Eventually.UntilAsync("every fill is handled", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        var effects = await ReadEffectsAsync(platform);
+        Assert.Equal(ids, effects.Select(e => e.EventId));
+        var transactions = effects.GroupBy(e => e.Txid).Select(g => g.Count()).ToList();
+        Assert.All(transactions, size => Assert.InRange(size, 1, 50));
+        Assert.True(transactions.Count <= 8, $"{ids.Length} events took {transactions.Count} transactions");
+    }
+
+    [Fact]
+    public async Task A_failure_in_a_run_commits_the_events_before_it_holds_back_the_later_ones_and_retries_it_first()
+    {
+        var calls = new ConcurrentQueue<string>();
+        var failed = 0;
+        var ids = Enumerable.Range(1, 10).Select(n => $"fill-{n}").ToArray();
+        var connectionString = await QueueAsync(ids.Select(id => Fill(id, "acct-1")));
+
+        await using var platform = await StartAsync(connectionString, async (e, t, c) =>
+        {
+            calls.Enqueue(e.Id);
+            var outcome = await RecordEffect(e, t, c);
+            return e.Id == "fill-5" && Interlocked.Exchange(ref failed, 1) == 0 ? throw new TimeoutException("broker busy") : outcome;
+        });
+
+        await Eventually.UntilAsync("every fill is handled", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        Assert.Equal(["fill-1", "fill-2", "fill-3", "fill-4", "fill-5", "fill-5", "fill-6", "fill-7", "fill-8", "fill-9", "fill-10"], calls);
+        var effects = await ReadEffectsAsync(platform);
+        Assert.Equal(ids, effects.Select(e => e.EventId));
+        // The first four were committed by the failing run; the retry of fill-5 ran in a later transaction.
+        Assert.Single(effects.Take(4).Select(e => e.Txid).Distinct());
+        Assert.True(effects[4].Txid > effects[3].Txid, "the retry of fill-5 is a transaction after the run that failed");
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
+    }
+
+    [Fact]
+    public async Task A_dropped_event_in_a_run_goes_to_the_dead_letters_and_the_later_events_follow()
+    {
+        var ids = Enumerable.Range(1, 6).Select(n => $"fill-{n}").ToArray();
+        var connectionString = await QueueAsync(ids.Select(id => Fill(id, "acct-1")));
+
+        await using var platform = await StartAsync(connectionString, async (e, t, c) =>
+            e.Id == "fill-3" ? DeliveryOutcome.Drop : await RecordEffect(e, t, c));
+
+        await Eventually.UntilAsync("every fill is done", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        Assert.Equal(["fill-1", "fill-2", "fill-4", "fill-5", "fill-6"], (await ReadEffectsAsync(platform)).Select(e => e.EventId));
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters WHERE event_id = 'fill-3' AND attempts = 1"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id = 'fill-3'"));
+    }
+
+    [Fact]
+    public async Task Events_added_to_the_outbox_together_reach_every_subscriber_once_and_in_order()
+    {
+        var order = new ConcurrentDictionary<(string Consumer, string Subject), ConcurrentQueue<string>>();
+        Messaging.EventHandler Record(string consumer) => (e, t, c) =>
+        {
+            order.GetOrAdd((consumer, e.Subject), _ => new ConcurrentQueue<string>()).Enqueue(e.Id);
+            return Task.FromResult(DeliveryOutcome.Success);
+        };
+        var fills = Enumerable.Range(1, 150).Select(n => Fill($"fill-{n}", $"acct-{n % 3}")).ToList();
+        await using var platform = await TestPlatform.StartAsync(services =>
+        {
+            services.AddSchemaMigrations(Schema, OrdersMigrations);
+            services.AddSingleton(new OutboxRegistration(Schema));
+            services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, Record(Consumer)));
+            services.AddSingleton(new EventSubscription("mailer", Schema, Topic, Record("mailer")));
+        });
+
+        await using (var connection = await platform.DataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await platform.Get<IOutbox>().AddRangeAsync(transaction, Schema, Topic, fills, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        await Eventually.UntilAsync("both consumers handled every fill", () => order.Values.Sum(q => q.Count) == 2 * fills.Count);
+        foreach (var ((_, subject), handled) in order)
+        {
+            Assert.Equal(fills.Where(f => f.Subject == subject).Select(f => f.Id), handled);
+        }
+
+        Assert.Equal(6, order.Count);
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.outbox WHERE sent_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Two_dispatchers_over_one_database_never_handle_a_subject_concurrently_or_out_of_order()
+    {
+        var subjects = Enumerable.Range(1, 4).Select(n => $"acct-{n}").ToArray();
+        var published = Enumerable.Range(1, 60).SelectMany(n => subjects.Select(s => Fill($"{s}-{n}", s))).ToList();
+        var connectionString = await QueueAsync(published);
+        var running = new ConcurrentDictionary<string, int>();
+        var order = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
+        var byDispatcher = new ConcurrentDictionary<int, int>();
+        var overlaps = 0;
+        Messaging.EventHandler Handler(int dispatcher) => async (e, t, c) =>
+        {
+            if (running.AddOrUpdate(e.Subject, 1, (_, n) => n + 1) > 1)
+            {
+                Interlocked.Increment(ref overlaps);
+            }
+
+            try
+            {
+                await Task.Delay(1, c);
+                order.GetOrAdd(e.Subject, _ => new ConcurrentQueue<string>()).Enqueue(e.Id);
+                byDispatcher.AddOrUpdate(dispatcher, 1, (_, n) => n + 1);
+                return DeliveryOutcome.Success;
+            }
+            finally
+            {
+                running.AddOrUpdate(e.Subject, 0, (_, n) => n - 1);
+            }
+        };
+
+        // Short runs and frequent polls, so that the two keep contending for the same subjects.
+        static void Contended(InProcessPlatformOptions o)
+        {
+            o.DeliveryBatchSize = 5;
+            o.PollInterval = TimeSpan.FromMilliseconds(5);
+        }
+
+        var platforms = await Task.WhenAll(
+            StartAsync(connectionString, Handler(1), Contended),
+            StartAsync(connectionString, Handler(2), Contended));
+        try
+        {
+            await Eventually.UntilAsync("every fill is handled", async () => await platforms[0].CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        }
+        finally
+        {
+            foreach (var platform in platforms)
+            {
+                await platform.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(0, overlaps);
+        foreach (var subject in subjects)
+        {
+            Assert.Equal(published.Where(e => e.Subject == subject).Select(e => e.Id), order[subject]);
+        }
+
+        Assert.Equal(2, byDispatcher.Count);
+    }
+
+    /// <summary>Creates a database and queues <paramref name="events"/> for the consumer without running any dispatcher; returns its connection string.</summary>
+    private static async Task<string> QueueAsync(IEnumerable<CloudEvent> events)
+    {
+        await using var platform = await StartAsync(null, (_, _, _) => throw new InvalidOperationException("no dispatcher runs here"), start: false);
+        var publisher = platform.Get<IEventPublisher>();
+        foreach (var cloudEvent in events)
+        {
+            await publisher.PublishEventAsync(Topic, cloudEvent, CancellationToken.None);
+        }
+
+        return platform.ConnectionString;
+    }
+
+    private static Task<TestPlatform> StartAsync(
+        string? connectionString, Messaging.EventHandler handler, Action<InProcessPlatformOptions>? options = null, bool start = true) =>
+        TestPlatform.StartAsync(
+            services =>
+            {
+                services.AddSchemaMigrations(Schema, OrdersMigrations);
+                services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, handler));
+            },
+            options,
+            connectionString,
+            start);
+
+    private static CloudEvent Fill(string id, string account) =>
+        CloudEvent.Create(id, "gateway", Topics.Events.ExecutionReported, account, DateTimeOffset.UnixEpoch, new { lots = 1.0m });
+
+    /// <summary>Records the event with the id of the transaction it is handled in.</summary>
+    private static async Task<DeliveryOutcome> RecordEffect(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO orders.effects (event_id, txid) VALUES (@id, txid_current())", transaction.Connection, transaction);
+        command.Parameters.AddWithValue("id", cloudEvent.Id);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return DeliveryOutcome.Success;
+    }
+
+    private static async Task<List<(string EventId, long Txid)>> ReadEffectsAsync(TestPlatform platform)
+    {
+        var effects = new List<(string, long)>();
+        await using var command = platform.DataSource.CreateCommand("SELECT event_id, txid FROM orders.effects ORDER BY n");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            effects.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return effects;
+    }
+}
