@@ -3,6 +3,7 @@ using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Signals.Processing;
+using DistortSignals.Testing;
 
 namespace DistortSignals.Signals.Tests;
 

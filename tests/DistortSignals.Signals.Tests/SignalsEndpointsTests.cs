@@ -5,6 +5,7 @@ using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
 using DistortSignals.Platform;
 using DistortSignals.Platform.Security;
+using DistortSignals.Testing;
 
 namespace DistortSignals.Signals.Tests;
 

@@ -1,5 +1,6 @@
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
+using DistortSignals.Testing;
 
 namespace DistortSignals.Core.Tests.Strategies;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using DistortSignals.Platform.Actors;
 using DistortSignals.Platform.InProcess;
+using DistortSignals.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DistortSignals.Platform.Tests.InProcess;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
+using DistortSignals.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

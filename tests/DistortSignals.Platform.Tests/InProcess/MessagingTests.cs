@@ -3,6 +3,7 @@ using System.Diagnostics;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
+using DistortSignals.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

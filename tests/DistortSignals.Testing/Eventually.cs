@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace DistortSignals.Signals.Tests;
+namespace DistortSignals.Testing;
 
-/// <summary>(As in the Platform tests.) Waits for a condition of the background loops, polling, and fails with what was awaited on timeout.</summary>
-internal static class Eventually
+/// <summary>Waits for a condition of the background loops, polling, and fails with what was awaited on timeout.</summary>
+public static class Eventually
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
@@ -14,7 +14,7 @@ internal static class Eventually
         {
             if (clock.Elapsed > (timeout ?? DefaultTimeout))
             {
-                Assert.Fail($"timed out after {clock.Elapsed.TotalSeconds:0.#} s waiting until {what}");
+                throw new TimeoutException($"timed out after {clock.Elapsed.TotalSeconds:0.#} s waiting until {what}");
             }
 
             await Task.Delay(10);

@@ -1,9 +1,9 @@
 using DistortSignals.Core.Market;
 
-namespace DistortSignals.Signals.Tests;
+namespace DistortSignals.Testing;
 
-/// <summary>(As in the Core tests.) Builds bar series whose shape is known by construction: each bar opens at the previous close.</summary>
-internal sealed class SeriesBuilder(string symbol = "TEST", Timeframe timeframe = Timeframe.H1, DateTimeOffset? start = null)
+/// <summary>Builds bar series whose shape is known by construction: each bar opens at the previous close.</summary>
+public sealed class SeriesBuilder(string symbol = "TEST", Timeframe timeframe = Timeframe.H1, DateTimeOffset? start = null)
 {
     private readonly List<Bar> _bars = [];
     private DateTimeOffset _time = start ?? new DateTimeOffset(2026, 1, 5, 0, 0, 0, TimeSpan.Zero);
