@@ -41,6 +41,22 @@ public sealed class ApiKeyStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_first_admin_key_is_made_once_and_again_only_after_it_was_revoked()
+    {
+        var first = await _keys.CreateFirstAsync(Scopes.Admin, "generated at first start");
+        var second = await _keys.CreateFirstAsync(Scopes.Admin, "generated at first start");
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        Assert.Equal(Scopes.Admin, (await _keys.ValidateAsync(first.Secret))?.Scope);
+
+        Assert.True(await _keys.RevokeAsync(first.KeyId));
+        var replacement = await _keys.CreateFirstAsync(Scopes.Admin, "generated at first start");
+        Assert.NotNull(replacement);
+        Assert.NotEqual(first.Secret, replacement.Secret);
+    }
+
+    [Fact]
     public async Task The_stored_row_holds_the_hash_and_never_the_secret()
     {
         var created = await _keys.CreateAsync(Scopes.Reader, "dashboard");
