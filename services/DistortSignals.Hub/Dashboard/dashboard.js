@@ -39,7 +39,6 @@ function initialKey() {
 }
 
 // Browsers cannot set headers on a WebSocket, so the key buys a short-lived token for ?token=.
-// Until the token endpoint exists (404) the socket is opened without one.
 async function socketUrl() {
   const params = new URLSearchParams();
   if (lastSeq !== null) params.set("since", String(lastSeq));
@@ -49,7 +48,7 @@ async function socketUrl() {
     if (response.ok) {
       const body = await response.json();
       params.set("token", body.token);
-    } else if (response.status !== 404) {
+    } else {
       throw new Error(response.status === 401 || response.status === 403
         ? "the API key was refused (HTTP " + response.status + ")"
         : "could not get a WebSocket token (HTTP " + response.status + ")");
