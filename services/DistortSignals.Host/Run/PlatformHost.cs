@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Accounts;
 using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Observability;
@@ -66,6 +67,7 @@ internal static class PlatformHost
             module.ConfigureServices(services, builder.Configuration);
         }
 
+        services.AddLoadedAccountsPush();
         var app = builder.Build();
 
         // The exporter only sees measurements made after it starts listening: start it before any work.
@@ -73,6 +75,7 @@ internal static class PlatformHost
         app.UsePlatformSecurity();
         OperationsEndpoints.Map(app);
         SecurityEndpoints.Map(app);
+        AccountConfigurationEndpoints.Map(app);
         foreach (var module in modules)
         {
             module.MapEndpoints(app);
