@@ -38,7 +38,11 @@ public sealed record TerminalPosition(
     long Magic,
     string? Comment);
 
-/// <summary>A terminal's heartbeat as the gateway accepted it (payload of <c>account.heartbeat</c>).</summary>
+/// <summary>
+/// A terminal's heartbeat as the gateway accepted it (payload of <c>account.heartbeat</c>). When the account's
+/// terminal misses its heartbeats the gateway publishes one more with <see cref="Connected"/> false, repeating
+/// the last figures.
+/// </summary>
 public sealed record AccountHeartbeat(
     string Account,
     string TerminalId,
@@ -48,4 +52,5 @@ public sealed record AccountHeartbeat(
     double FreeMargin,
     IReadOnlyList<TerminalPosition> Positions,
     DateTimeOffset? ServerTime,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt,
+    bool Connected);
