@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Postgres.Migrations;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
@@ -31,6 +32,7 @@ public static class PlatformSecurityExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<WebSocketTokens>();
+        services.AddSchemaMigrations(SecurityMigrations.Schema, SecurityMigrations.All);
         services.AddHostedService<ApiKeyBootstrap>();
 
         services.AddProblemDetails();
