@@ -1,6 +1,6 @@
-using DistortSignals.Platform.Postgres.Migrations;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using DistortSignals.Platform.Postgres.Migrations;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
