@@ -5,6 +5,7 @@ using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
 using DistortSignals.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace DistortSignals.Platform.Tests.InProcess;
@@ -35,6 +36,24 @@ public sealed class MessagingTests
         Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.outbox WHERE id = 'fill-1' AND sent_at IS NOT NULL"));
         Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.effects WHERE consumer = 'ledger' AND event_id = 'fill-1' AND subject = 'acct-1'"));
         Assert.Equal(2, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id = 'fill-1'"));
+    }
+
+    [Fact]
+    public async Task Handled_event_records_past_the_retention_are_pruned_and_recent_ones_kept()
+    {
+        await using var platform = await StartAsync(start: false, subscriptions: new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger")));
+        await platform.ExecuteAsync("""
+            INSERT INTO orders.handled_events (consumer, topic, event_id, handled_at) VALUES
+                ('ledger', 'fills', 'old', now() - interval '8 days'),
+                ('ledger', 'fills', 'recent', now() - interval '6 days'),
+                ('ledger', 'fills', 'new', now())
+            """);
+
+        var deleted = await platform.Get<IEnumerable<IHostedService>>().OfType<HandledEventsPruner>().Single().PruneAsync(CancellationToken.None);
+
+        Assert.Equal(1, deleted);
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id = 'old'"));
+        Assert.Equal(2, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id IN ('recent', 'new')"));
     }
 
     [Fact]
