@@ -57,6 +57,32 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task Stopping_waits_for_a_handler_in_flight_and_keeps_its_effect()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var record = RecordEffect("ledger");
+        await using var platform = await StartAsync(new EventSubscription("ledger", Schema, Topic, async (cloudEvent, transaction, cancellationToken) =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+            return await record(cloudEvent, transaction, cancellationToken);
+        }));
+        await AddToOutboxAsync(platform, Fill("fill-1", "acct-1"));
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var dispatcher = platform.Get<DeliveryDispatcher>();
+        var stopping = dispatcher.StopAsync(CancellationToken.None);
+        var stoppedEarly = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromMilliseconds(300))) == stopping;
+        release.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(stoppedEarly, "the dispatcher stopped while a handler was still running");
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.effects WHERE event_id = 'fill-1'"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
+    }
+
+    [Fact]
     public async Task Adding_the_same_event_id_twice_keeps_one_outbox_row()
     {
         await using var platform = await StartAsync(start: false);
