@@ -78,7 +78,8 @@ public sealed class FakeRoles : IAsyncDisposable
             return Results.Unauthorized();
         }
 
-        var body = context.Request.ContentLength is > 0 ? await JsonNode.ParseAsync(context.Request.Body) as JsonObject : null;
+        // JsonContent is sent chunked, without a Content-Length.
+        var body = context.Request.Method is "PUT" or "POST" ? await JsonNode.ParseAsync(context.Request.Body) as JsonObject : null;
         var parts = path.Split('/');
         var method = context.Request.Method;
         if (path == "api/v1/strategies" && method == "GET")
