@@ -3,6 +3,9 @@ using DistortSignals.Operator.Crds;
 using DistortSignals.Operator.Kube;
 using DistortSignals.Operator.Reconcile;
 using DistortSignals.Operator.Roles;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace DistortSignals.Operator;
@@ -71,6 +74,13 @@ public static class Program
         using var http = new HttpClient();
         var roles = new DaprRoleClient(http, DaprRoleClient.DefaultSidecar(), Environment.GetEnvironmentVariable("DS_ADMIN_KEY"));
         using var app = new OperatorApp(connection, roles, options, loggers);
+        var web = WebApplication.CreateSlimBuilder();
+        web.WebHost.UseUrls($"http://0.0.0.0:{NonEmpty(Environment.GetEnvironmentVariable("APP_PORT")) ?? "8080"}");
+        web.Logging.ClearProviders();
+        await using var endpoints = web.Build();
+        endpoints.MapGet("/healthz", () => Results.Ok());
+        BreakerSubscription.Map(endpoints, () => app.Runtime);
+        await endpoints.StartAsync(cancellationToken);
         try
         {
             await app.RunAsync(cancellationToken);

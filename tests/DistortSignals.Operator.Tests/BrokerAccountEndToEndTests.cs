@@ -1,10 +1,15 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using DistortSignals.Core.Risk;
 using DistortSignals.Operator.Controllers;
 using DistortSignals.Operator.Kube;
+using DistortSignals.Operator.Reconcile;
 using DistortSignals.Operator.Tests.Fakes;
+using DistortSignals.Platform.Messaging;
 using DistortSignals.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using static DistortSignals.Operator.Tests.Fakes.OperatorHarness;
 
 namespace DistortSignals.Operator.Tests;
@@ -86,6 +91,33 @@ public sealed class BrokerAccountEndToEndTests : IAsyncLifetime
         Assert.Equal(("paper-main", "reset-1"), (reset.Account, reset.Token));
         Assert.Contains("breakerResetToken", reset.Reason);
         Assert.Single(h.Events("BreakerResetRequested"));
+    }
+
+    [Fact]
+    public async Task A_breaker_changed_event_reconciles_the_account_without_waiting_for_the_resync()
+    {
+        await h.ApplyAsync(Secret);
+        await h.ApplyAsync(OperatorHarness.Account());
+        var app = h.StartOperator(resync: TimeSpan.FromHours(1));
+        await Eventually.UntilAsync("Ready", async () => Condition(await Account(), "Ready") == "True");
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var web = builder.Build();
+        BreakerSubscription.Map(web, () => app.Runtime);
+        await web.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(web.Urls.First()) };
+        var subscriptions = await http.GetStringAsync("/dapr/subscribe");
+        Assert.Contains("\"route\":\"/events/accounts\"", subscriptions);
+
+        h.Roles.Trip("paper-main", BreakerKind.ConsecutiveLosses, "4 losses in a row");
+        var cloudEvent = CloudEvent.Create("e1", "risk", "breaker.changed", "paper-main", DateTimeOffset.UtcNow,
+            new BreakerChanged("paper-main", BreakerState.Open, BreakerKind.ConsecutiveLosses, "4 losses in a row", DateTimeOffset.UtcNow, null, 2));
+        var response = await http.PostAsJsonAsync(BreakerSubscription.Route, cloudEvent);
+        response.EnsureSuccessStatusCode();
+        Assert.Contains("SUCCESS", await response.Content.ReadAsStringAsync());
+        await Eventually.UntilAsync("the breaker is Open in status", async () =>
+            (await Account())!["status"]!["circuitBreaker"]!["state"]!.GetValue<string>() == "Open");
     }
 
     [Fact]

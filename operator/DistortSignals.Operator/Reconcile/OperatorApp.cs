@@ -14,6 +14,9 @@ public sealed class OperatorApp(KubeConnection connection, IRoleClient roles, Op
 
     public LeaderElector? Elector { get; private set; }
 
+    /// <summary>The reconcile pipeline; it works only while this replica leads.</summary>
+    public OperatorRuntime? Runtime { get; private set; }
+
     public Task RunAsync(CancellationToken cancellationToken)
     {
         var events = new EventRecorder(client, FieldManager, options.Identity, loggers.CreateLogger<EventRecorder>());
@@ -22,9 +25,9 @@ public sealed class OperatorApp(KubeConnection connection, IRoleClient roles, Op
             new TradingStrategyController(client, roles, events, options, loggers.CreateLogger<TradingStrategyController>()),
             new BrokerAccountController(client, roles, events, options, loggers.CreateLogger<BrokerAccountController>()),
         ];
-        var runtime = new OperatorRuntime(client, controllers, options, loggers.CreateLogger<OperatorRuntime>());
+        Runtime = new OperatorRuntime(client, controllers, options, loggers.CreateLogger<OperatorRuntime>());
         Elector = new LeaderElector(client, options.LeaseNamespace, options.LeaseName, options.Identity, options.LeaderElection, loggers.CreateLogger<LeaderElector>());
-        return Elector.RunAsync(runtime.RunAsync, cancellationToken);
+        return Elector.RunAsync(Runtime.RunAsync, cancellationToken);
     }
 
     public void Dispose() => client.Dispose();

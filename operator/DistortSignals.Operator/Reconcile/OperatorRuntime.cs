@@ -14,10 +14,35 @@ namespace DistortSignals.Operator.Reconcile;
 /// </summary>
 public sealed class OperatorRuntime(KubeClient client, IReadOnlyList<IController> controllers, OperatorOptions options, ILogger logger)
 {
+    private volatile Term? term;
+
+    private sealed record Term(WorkQueue Queue, ConcurrentDictionary<ObjectKey, string> Seen);
+
+    /// <summary>
+    /// Reconciles every known object of <paramref name="kind"/> called <paramref name="name"/> now, for example on
+    /// breaker.changed (which names the account, not its namespace); does nothing while not leading.
+    /// </summary>
+    public int Nudge(ResourceKind kind, string name)
+    {
+        if (term is not { } current)
+        {
+            return 0;
+        }
+
+        var keys = current.Seen.Keys.Where(k => k.Kind == kind.Plural && k.Name == name).ToList();
+        foreach (var key in keys)
+        {
+            current.Queue.Enqueue(key);
+        }
+
+        return keys.Count;
+    }
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var queue = new WorkQueue();
         var seen = new ConcurrentDictionary<ObjectKey, string>();
+        term = new Term(queue, seen);
         var failures = new ConcurrentDictionary<ObjectKey, int>();
         var byKind = controllers.ToDictionary(c => c.Kind.Plural);
         var tasks = new List<Task>();
@@ -72,6 +97,10 @@ public sealed class OperatorRuntime(KubeClient client, IReadOnlyList<IController
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            term = null;
         }
 
         void Observe(ObjectKey key, JsonObject item)
