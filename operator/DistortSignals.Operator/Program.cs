@@ -63,7 +63,17 @@ public static class Program
     private static async Task<int> RunAsync(string? watchNamespace, CancellationToken cancellationToken)
     {
         using var loggers = LoggerFactory.Create(b => b.AddJsonConsole().SetMinimumLevel(LogLevel.Information));
-        var connection = KubeConnection.Discover();
+        KubeConnection connection;
+        try
+        {
+            connection = KubeConnection.Discover();
+        }
+        catch (KubeConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"distortsignals-operator: {e.Message}");
+            return 2;
+        }
+
         var options = new OperatorOptions
         {
             WatchNamespace = watchNamespace ?? NonEmpty(Environment.GetEnvironmentVariable("WATCH_NAMESPACE")),
