@@ -52,6 +52,21 @@ public sealed class TradingStrategyEndToEndTests : IAsyncLifetime
             return Condition(s, "ConfigValid") == "True" && s!["status"]!["observedGeneration"]!.GetValue<long>() == 1;
         });
 
+        Assert.Equal("Pending", (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))!["status"]!["phase"]!.GetValue<string>());
+        // The Deployment controller reports the pod ready: the strategy is Running at the next resync.
+        await h.Kubectl.ApplyAsync(ResourceKind.Deployments, new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject { ["name"] = "signals-eurusd-trend", ["namespace"] = Namespace },
+            ["status"] = new JsonObject { ["readyReplicas"] = 1 },
+        }, CancellationToken.None, "status");
+        await Eventually.UntilAsync("phase Running and Ready", async () =>
+        {
+            var s = await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend");
+            return s!["status"]!["phase"]!.GetValue<string>() == "Running" && Condition(s, "Ready") == "True";
+        });
+
         var firstHash = Hash(Deployment());
         await h.ApplyAsync(Strategy(extra: "  minStrength: 0.7"));
         await Eventually.UntilAsync("the change rolls out with a new config hash", () => Hash(Deployment()) != firstHash);
