@@ -84,7 +84,8 @@ internal static class RunCommand
             throw new InvalidInputException(e.Message);
         }
 
-        var resources = ResourceSet.LoadFolder(settings.Resources);
+        // Only the roles that trade need the accounts and their keys beside the strategies.
+        var resources = ResourceSet.LoadFolder(settings.Resources, checkReferences: settings.Role is "all" or "risk" or "gateway");
         await using var database = await DatabaseBootstrap.StartAsync(settings.Postgres, cancellationToken);
         await using (var app = PlatformHost.Build(builder, settings, modules, resources, database.ConnectionString))
         {

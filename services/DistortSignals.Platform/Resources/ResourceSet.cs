@@ -19,7 +19,11 @@ public sealed record ResourceSet(
     /// <summary>Every symbol a strategy trades, in order of first mention.</summary>
     public IReadOnlyList<string> Symbols => [.. Strategies.SelectMany(s => s.Spec.Symbols).Distinct(StringComparer.Ordinal)];
 
-    public static ResourceSet LoadFolder(string folder)
+    /// <param name="checkReferences">
+    /// Whether the accounts the strategies name and the Secrets the accounts name must be in the folder too. A role
+    /// that does not trade (signals in a cluster, given only its strategy by the operator) passes false.
+    /// </param>
+    public static ResourceSet LoadFolder(string folder, bool checkReferences = true)
     {
         var problems = new List<string>();
         var strategies = new List<TradingStrategyResource>();
@@ -63,7 +67,11 @@ public sealed record ResourceSet(
         }
 
         var set = new ResourceSet(strategies, accounts, secrets);
-        problems.AddRange(set.CrossReferenceProblems(folder));
+        if (checkReferences)
+        {
+            problems.AddRange(set.CrossReferenceProblems(folder));
+        }
+
         return problems.Count > 0 ? throw new ManifestException(folder, problems) : set;
     }
 

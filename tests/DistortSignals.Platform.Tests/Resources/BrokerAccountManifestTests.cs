@@ -77,6 +77,17 @@ public sealed class BrokerAccountManifestTests : IDisposable
     }
 
     [Fact]
+    public void A_role_that_does_not_trade_loads_a_strategy_without_its_accounts()
+    {
+        File.WriteAllText(Path.Combine(_folder, "strategy.yaml"), Strategy);
+
+        var set = ResourceSet.LoadFolder(_folder, checkReferences: false);
+
+        Assert.Equal(["paper-one"], Assert.Single(set.Strategies).Spec.Accounts);
+        Assert.Empty(set.BrokerAccounts);
+    }
+
+    [Fact]
     public void An_account_whose_secret_is_missing_is_refused()
     {
         var error = Assert.Throws<ManifestException>(() => Load(Account));
