@@ -31,7 +31,7 @@ internal sealed class DaprTestApp : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<DaprTestApp> StartAsync(
-        FakeDaprSidecar sidecar, string connectionString, Action<IServiceCollection> configure, Action<DaprPlatformOptions>? options = null, bool connect = true)
+        FakeDaprSidecar sidecar, string connectionString, Action<IServiceCollection> configure, Action<DaprPlatformOptions>? options = null, bool connect = true, Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -50,6 +50,7 @@ internal sealed class DaprTestApp : IAsyncDisposable
         configure(builder.Services);
         var app = builder.Build();
         app.MapDaprPlatform();
+        map?.Invoke(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var url = new Uri(address);

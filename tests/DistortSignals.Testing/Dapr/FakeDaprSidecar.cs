@@ -39,6 +39,7 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task? _scheduler;
     private volatile AppConnection? _connection;
+    private int _faults;
 
     private FakeDaprSidecar(FakeDaprSidecarOptions options)
     {
@@ -153,6 +154,9 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         }
     }
 
+    /// <summary>The next <paramref name="count"/> API calls (health excepted) answer 503, as a sidecar whose components are failing would.</summary>
+    public void InjectFaults(int count) => Interlocked.Exchange(ref _faults, count);
+
     public bool HasReminder(string actorType, string actorId, string name) => _schedules.ContainsKey((actorType, actorId, name, false));
 
     public async ValueTask DisposeAsync()
@@ -190,6 +194,12 @@ public sealed class FakeDaprSidecar : IAsyncDisposable
         if (_options.ApiToken is { } expected && !path.StartsWith("/v1.0/healthz", StringComparison.Ordinal) && token != expected)
         {
             await Error(401, "ERR_UNAUTHORIZED", "invalid api token").ExecuteAsync(context);
+            return;
+        }
+
+        if (!path.StartsWith("/v1.0/healthz", StringComparison.Ordinal) && Interlocked.Decrement(ref _faults) >= 0)
+        {
+            await Error(503, "ERR_INJECTED", "injected fault").ExecuteAsync(context);
             return;
         }
 
