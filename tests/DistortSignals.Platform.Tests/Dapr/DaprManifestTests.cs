@@ -17,6 +17,8 @@ public sealed class DaprManifestTests
     [InlineData("pubsub-redis.yaml", "pubsub", "pubsub.redis", "v1", new[] { "redisHost" })]
     [InlineData("pubsub-kafka.yaml", "pubsub", "pubsub.kafka", "v1", new[] { "brokers", "authType" })]
     [InlineData("statestore.yaml", "statestore", "state.postgresql", "v2", new[] { "connectionString", "actorStateStore" })]
+    [InlineData("local/pubsub.yaml", "pubsub", "pubsub.redis", "v1", new[] { "redisHost" })]
+    [InlineData("local/statestore.yaml", "statestore", "state.postgresql", "v2", new[] { "connectionString", "actorStateStore" })]
     public void A_component_has_its_type_version_and_required_fields_as_strings(string file, string name, string type, string version, string[] required)
     {
         var component = Load(file, "Component");
