@@ -290,10 +290,10 @@ public sealed class DaprClient : IDisposable
         }, cancellationToken);
     }
 
-    /// <summary>Service invocation with JSON both ways; a non-2xx answer of the callee is a <see cref="DaprApiException"/>.</summary>
+    /// <summary>Service invocation with JSON both ways (no body for null <paramref name="data"/>); a non-2xx answer of the callee is a <see cref="DaprApiException"/>.</summary>
     public async Task<TResponse?> InvokeMethodAsync<TRequest, TResponse>(HttpMethod method, string appId, string methodName, TRequest data, CancellationToken cancellationToken)
     {
-        using var content = Body(JsonSerializer.SerializeToUtf8Bytes(data, PlatformJson.Options), JsonContentType);
+        using var content = data is null ? null : Body(JsonSerializer.SerializeToUtf8Bytes(data, PlatformJson.Options), JsonContentType);
         using var response = await InvokeMethodAsync(method, appId, methodName, content, cancellationToken);
         var text = await ReadSuccessAsync("invoke", response, cancellationToken);
         return text.Length == 0 ? default : JsonSerializer.Deserialize<TResponse>(text, PlatformJson.Options);
