@@ -25,6 +25,12 @@ public static class DaprEndpoints
 
     public static RouteGroupBuilder MapDaprPlatform(this IEndpointRouteBuilder endpoints)
     {
+        if (string.IsNullOrEmpty(endpoints.ServiceProvider.GetRequiredService<IOptions<DaprPlatformOptions>>().Value.AppApiToken))
+        {
+            endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DaprEndpoints)).LogWarning(
+                "APP_API_TOKEN is not set: the Dapr endpoints (/dapr/*, /actors/*) accept calls from anyone who reaches this port");
+        }
+
         var group = endpoints.MapGroup("").AllowAnonymous().AddEndpointFilter(CheckAppTokenAsync).WithTags("dapr");
 
         // Built on request from what the modules registered, so it is right on the first read after the port opens (pitfall 7).

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using DistortSignals.Platform.Dapr;
@@ -119,6 +120,21 @@ public sealed class DaprClientTests : IAsyncLifetime
     [Fact]
     public async Task Safe_calls_are_retried_through_passing_failures_and_conditional_ones_are_not()
     {
+        var measured = new System.Collections.Concurrent.ConcurrentQueue<(string Instrument, string? Operation, string? Outcome)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == DaprMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
+        {
+            var all = tags.ToArray();
+            measured.Enqueue((instrument.Name, all.FirstOrDefault(t => t.Key == "operation").Value as string, all.FirstOrDefault(t => t.Key == "outcome").Value as string));
+        });
+        listener.Start();
         using var client = Client();
         await client.SaveStateAsync("statestore", "k", 1, CancellationToken.None);
         var (_, etag) = await client.GetStateAndETagAsync<int>("statestore", "k", CancellationToken.None);
@@ -130,6 +146,8 @@ public sealed class DaprClientTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<DaprApiException>(() => client.TrySaveStateAsync("statestore", "k", 2, etag, CancellationToken.None));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, error.StatusCode);
         Assert.True(await client.TrySaveStateAsync("statestore", "k", 2, etag, CancellationToken.None));
+        Assert.True(measured.Count(m => m == ("dapr.sidecar.retries", "state.get", null)) >= 2);
+        Assert.Contains(("dapr.sidecar.calls", "state.save", "503"), measured);
     }
 
     [Fact]
