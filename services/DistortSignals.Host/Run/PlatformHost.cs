@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Accounts;
 using DistortSignals.Platform.Dapr;
 using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.InProcess;
@@ -76,6 +77,7 @@ internal static class PlatformHost
             module.ConfigureServices(services, builder.Configuration);
         }
 
+        services.AddLoadedAccountsPush();
         var app = builder.Build();
 
         // The exporter only sees measurements made after it starts listening: start it before any work.
@@ -83,6 +85,7 @@ internal static class PlatformHost
         app.UsePlatformSecurity();
         OperationsEndpoints.Map(app);
         SecurityEndpoints.Map(app);
+        AccountConfigurationEndpoints.Map(app);
         if (settings.Platform == DaprPlatform)
         {
             app.MapDaprPlatform();
@@ -96,17 +99,19 @@ internal static class PlatformHost
         return app;
     }
 
-    /// <summary>OTLP traces and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the standard OTEL_* variables).</summary>
-    public static IDisposable? StartTelemetry(string role)
+    /// <summary>OTLP traces and metrics of every DistortSignals source and meter, when <paramref name="otlp"/> is set.</summary>
+    public static IDisposable? StartTelemetry(string role, OtlpSettings? otlp)
     {
-        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        if (otlp is null)
         {
             return null;
         }
 
         var resource = ResourceBuilder.CreateDefault().AddService($"distortsignals-{role}");
-        var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(ActivitySourcePattern).AddOtlpExporter().Build();
-        var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(ActivitySourcePattern).AddOtlpExporter().Build();
+        var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(ActivitySourcePattern)
+            .AddOtlpExporter(o => (o.Endpoint, o.Protocol) = (otlp.For("traces"), otlp.Protocol)).Build();
+        var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(ActivitySourcePattern)
+            .AddOtlpExporter(o => (o.Endpoint, o.Protocol) = (otlp.For("metrics"), otlp.Protocol)).Build();
         return new Disposables(tracing, metrics);
     }
 

@@ -59,6 +59,9 @@ public sealed class DaprPlatformOptions
 
     public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>How long the consumers' handled-event records are kept; far longer than any redelivery (Redis: after 60 s).</summary>
+    public TimeSpan HandledEventsRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Reads the standard Dapr variables; explicit configuration applied afterwards wins.</summary>
     public void ReadEnvironment(Func<string, string?> variable)
     {

@@ -16,7 +16,8 @@ public static class DaprServiceCollectionExtensions
     /// from the Dapr variables, then <paramref name="configure"/>), pub/sub, state and actors through the sidecar.
     /// Modules keep their outbox in their own PostgreSQL schema, written in the transaction of their state change
     /// (DESIGN.md section 2); the same relay as in-process publishes it, here through the sidecar, and marks the
-    /// rows sent once the sidecar took them. Map the sidecar's endpoints with <see cref="DaprEndpoints.MapDaprPlatform"/>.
+    /// rows sent once the sidecar took them. Consumers record the events they handled in their schema, as in-process,
+    /// and those records are pruned after a retention. Map the sidecar's endpoints with <see cref="DaprEndpoints.MapDaprPlatform"/>.
     /// </summary>
     public static IServiceCollection AddDaprPlatform(this IServiceCollection services, Action<DaprPlatformOptions>? configure = null)
     {
@@ -26,12 +27,13 @@ public static class DaprServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        // The relay's timings come from the Dapr options; its delivery settings are not used here.
+        // The relay's and the pruner's timings come from the Dapr options; the delivery settings are not used here.
         services.AddOptions<InProcessPlatformOptions>().Configure<IOptions<DaprPlatformOptions>>((relay, dapr) =>
         {
             relay.PollInterval = dapr.Value.OutboxPollInterval;
             relay.OutboxBatchSize = dapr.Value.OutboxBatchSize;
             relay.OutboxRetention = dapr.Value.OutboxRetention;
+            relay.HandledEventsRetention = dapr.Value.HandledEventsRetention;
         });
 
         services.TryAddSingleton<DaprMetrics>();
@@ -45,6 +47,7 @@ public static class DaprServiceCollectionExtensions
         services.TryAddSingleton<IActorInvoker>(provider => provider.GetRequiredService<DaprActorRuntime>());
         services.TryAddSingleton<IActorReminders>(provider => provider.GetRequiredService<DaprActorRuntime>());
         services.AddSingleton<IHostedService, OutboxRelay>();
+        services.AddSingleton<IHostedService, HandledEventsPruner>();
         return services;
     }
 }

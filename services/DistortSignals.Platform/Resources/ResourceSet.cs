@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using DistortSignals.Platform.Security;
 
 namespace DistortSignals.Platform.Resources;
 
@@ -10,7 +11,7 @@ namespace DistortSignals.Platform.Resources;
 /// </summary>
 public sealed record ResourceSet(
     IReadOnlyList<TradingStrategyResource> Strategies,
-    IReadOnlyList<ManifestDocument> BrokerAccounts,
+    IReadOnlyList<BrokerAccountResource> BrokerAccounts,
     IReadOnlyDictionary<string, SecretResource> Secrets)
 {
     public static ResourceSet Empty { get; } = new([], [], new Dictionary<string, SecretResource>());
@@ -22,7 +23,7 @@ public sealed record ResourceSet(
     {
         var problems = new List<string>();
         var strategies = new List<TradingStrategyResource>();
-        var accounts = new List<ManifestDocument>();
+        var accounts = new List<BrokerAccountResource>();
         var secrets = new Dictionary<string, SecretResource>(StringComparer.Ordinal);
         foreach (var document in YamlManifestReader.ReadFolder(folder))
         {
@@ -33,8 +34,8 @@ public sealed record ResourceSet(
                     case TradingStrategyResource.Kind:
                         strategies.Add(TradingStrategyResource.From(document));
                         break;
-                    case "BrokerAccount":
-                        accounts.Add(document);
+                    case BrokerAccountResource.Kind:
+                        accounts.Add(BrokerAccountResource.From(document));
                         break;
                     case SecretResource.Kind:
                         var secret = SecretResource.From(document);
@@ -56,9 +57,55 @@ public sealed record ResourceSet(
             problems.Add($"{folder}: metadata.name: TradingStrategy '{duplicate.Key}' is defined {duplicate.Count()} times");
         }
 
-        return problems.Count > 0
-            ? throw new ManifestException(folder, problems)
-            : new ResourceSet(strategies, accounts, secrets);
+        foreach (var duplicate in accounts.GroupBy(a => a.Name).Where(g => g.Count() > 1))
+        {
+            problems.Add($"{folder}: metadata.name: BrokerAccount '{duplicate.Key}' is defined {duplicate.Count()} times");
+        }
+
+        var set = new ResourceSet(strategies, accounts, secrets);
+        problems.AddRange(set.CrossReferenceProblems(folder));
+        return problems.Count > 0 ? throw new ManifestException(folder, problems) : set;
+    }
+
+    /// <summary>The account's EA key from its credentials Secret; null when the Secret or its key is missing.</summary>
+    public string? EaKeyOf(BrokerAccountResource account) =>
+        Secrets.TryGetValue(account.Spec.CredentialsSecretRef.Name, out var secret)
+        && secret.Values.TryGetValue(account.Spec.CredentialsSecretRef.Key, out var key)
+            ? key
+            : null;
+
+    /// <summary>References between documents: the accounts a strategy names and the Secret keys an account names must exist.</summary>
+    private IEnumerable<string> CrossReferenceProblems(string folder)
+    {
+        var accountNames = BrokerAccounts.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var strategy in Strategies)
+        {
+            for (var i = 0; i < strategy.Spec.Accounts.Count; i++)
+            {
+                if (!accountNames.Contains(strategy.Spec.Accounts[i]))
+                {
+                    yield return $"{folder}: TradingStrategy {strategy.Name}: spec.accounts[{i}]: BrokerAccount '{strategy.Spec.Accounts[i]}' is not defined";
+                }
+            }
+        }
+
+        foreach (var account in BrokerAccounts)
+        {
+            var reference = account.Spec.CredentialsSecretRef;
+            if (!Secrets.TryGetValue(reference.Name, out var secret))
+            {
+                yield return $"{folder}: BrokerAccount {account.Name}: spec.credentialsSecretRef.name: Secret '{reference.Name}' is not defined";
+            }
+            else if (!secret.Values.TryGetValue(reference.Key, out var key))
+            {
+                yield return $"{folder}: BrokerAccount {account.Name}: spec.credentialsSecretRef.key: Secret '{reference.Name}' has no key '{reference.Key}'";
+            }
+            else if (!ApiKeySecret.IsWellFormed(key))
+            {
+                // The value is a secret: say what is wrong with it, never what it is.
+                yield return $"{folder}: BrokerAccount {account.Name}: spec.credentialsSecretRef: the value of Secret '{reference.Name}' key '{reference.Key}' is not an API key ({ApiKeySecret.Rule})";
+            }
+        }
     }
 }
 
