@@ -1,12 +1,14 @@
+using DistortSignals.Platform.Dapr;
 using DistortSignals.Platform.Observability;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace DistortSignals.Host.Run;
 
-/// <summary>The endpoints that need no key: liveness, readiness (the database answers) and Prometheus metrics.</summary>
+/// <summary>The endpoints that need no key: liveness, readiness (the database and, on Dapr, the sidecar answer) and Prometheus metrics.</summary>
 internal static class OperationsEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints)
@@ -16,8 +18,15 @@ internal static class OperationsEndpoints
         endpoints.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8")).AllowAnonymous();
     }
 
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource database, HttpContext context, CancellationToken cancellationToken)
     {
+        // Registered only on the Dapr platform.
+        if (context.RequestServices.GetService<DaprClient>() is { } sidecar && !await sidecar.CheckOutboundHealthAsync(cancellationToken))
+        {
+            return Results.Problem(title: "Not ready", detail: $"the Dapr sidecar at {sidecar.HttpEndpoint} does not report ready on /v1.0/healthz/outbound",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,4 +1,5 @@
 using DistortSignals.Platform.Accounts;
+using DistortSignals.Platform.Dapr;
 using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Observability;
@@ -24,6 +25,8 @@ namespace DistortSignals.Host.Run;
 internal static class PlatformHost
 {
     public const string ActivitySourcePattern = "DistortSignals.*";
+    public const string InProcessPlatform = "inprocess";
+    public const string DaprPlatform = "dapr";
 
     /// <summary>Reads the settings in the usual ASP.NET order, then the command line's <paramref name="overrides"/> on top.</summary>
     public static WebApplicationBuilder CreateBuilder(IReadOnlyDictionary<string, string?> overrides)
@@ -37,11 +40,9 @@ internal static class PlatformHost
     /// <summary>The modules of the settings' role on its platform; an <see cref="ArgumentException"/> names a bad setting.</summary>
     public static IReadOnlyList<IModule> Modules(HostSettings settings)
     {
-        if (settings.Platform != "inprocess")
+        if (settings.Platform is not (InProcessPlatform or DaprPlatform))
         {
-            throw new ArgumentException(settings.Platform == "dapr"
-                ? "--platform: dapr is not built yet; use inprocess"
-                : $"--platform: '{settings.Platform}' is not one of inprocess, dapr");
+            throw new ArgumentException($"--platform: '{settings.Platform}' is not one of {InProcessPlatform}, {DaprPlatform}");
         }
 
         return ModuleCatalog.For(settings.Role);
@@ -60,7 +61,16 @@ internal static class PlatformHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton<PrometheusExporter>();
-        services.AddInProcessPlatform(o => builder.Configuration.GetSection("InProcess").Bind(o));
+        if (settings.Platform == DaprPlatform)
+        {
+            // The sidecar's address and tokens come from DAPR_HTTP_PORT, DAPR_API_TOKEN and APP_API_TOKEN; the Dapr section may override them.
+            services.AddDaprPlatform(o => builder.Configuration.GetSection("Dapr").Bind(o));
+        }
+        else
+        {
+            services.AddInProcessPlatform(o => builder.Configuration.GetSection("InProcess").Bind(o));
+        }
+
         services.AddPlatformSecurity(builder.Configuration);
         foreach (var module in modules)
         {
@@ -76,6 +86,11 @@ internal static class PlatformHost
         OperationsEndpoints.Map(app);
         SecurityEndpoints.Map(app);
         AccountConfigurationEndpoints.Map(app);
+        if (settings.Platform == DaprPlatform)
+        {
+            app.MapDaprPlatform();
+        }
+
         foreach (var module in modules)
         {
             module.MapEndpoints(app);

@@ -26,8 +26,8 @@ public delegate Task<DeliveryOutcome> EventHandler(CloudEvent cloudEvent, Npgsql
 /// <summary>
 /// A module's subscription: <see cref="Consumer"/> names the consumer (dedupe and dead letters are per
 /// consumer; replicas of a role share it), <see cref="Schema"/> is the module's schema where its dedupe
-/// records live. In Dapr mode this becomes an entry of <c>/dapr/subscribe</c> with route
-/// <c>/events/{Consumer}/{Topic}</c> and the dead-letter topic.
+/// records live. In Dapr mode the subscriptions of a topic become one entry of <c>/dapr/subscribe</c> with route
+/// <c>/dapr/events/{Topic}</c> and the dead-letter topic (Dapr takes one subscription per topic and app).
 /// </summary>
 public sealed record EventSubscription(string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null);
 

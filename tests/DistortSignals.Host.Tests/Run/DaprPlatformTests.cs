@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using DistortSignals.Host.Run;
+using DistortSignals.Platform.Security;
+using DistortSignals.Testing;
+
+namespace DistortSignals.Host.Tests.Run;
+
+/// <summary>`distortsignals run --platform dapr` next to a (fake) sidecar, and the flows that run the same on both platforms.</summary>
+public sealed class DaprPlatformTests
+{
+    [Fact]
+    public async Task On_dapr_the_sidecar_reads_the_modules_subscriptions_once_without_an_api_key()
+    {
+        await using var host = await HostOnPlatform.StartAsync(PlatformHost.DaprPlatform);
+
+        Assert.Equal(1, host.Sidecar!.SubscribeReads);
+        Assert.Contains(host.Sidecar.Subscriptions, s => (string?)s["topic"] == "bars" && (string?)s["route"] == "/dapr/events/bars");
+        Assert.Contains(host.Sidecar.Subscriptions, s => (string?)s["topic"] == "signals");
+    }
+
+    [Fact]
+    public async Task On_dapr_readiness_includes_the_sidecar()
+    {
+        await using var host = await HostOnPlatform.StartAsync(PlatformHost.DaprPlatform);
+        using var client = new HttpClient { BaseAddress = host.Address };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+
+        host.Sidecar!.OutboundReady = false;
+        using var notReady = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("Dapr sidecar", await notReady.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostOnPlatform.Platforms), MemberType = typeof(HostOnPlatform))]
+    public async Task A_closed_bar_goes_from_ingest_to_the_signals_role_once(string platform)
+    {
+        await using var host = await HostOnPlatform.StartAsync(platform);
+        using var client = await host.ClientAsync(Scopes.Ingest);
+        var ticks = """
+            [{"symbol":"EURUSD","time":"2026-02-05T12:00:10Z","bid":1.15,"ask":1.1502,"volume":1},
+             {"symbol":"EURUSD","time":"2026-02-05T12:01:10Z","bid":1.16,"ask":1.1602,"volume":1}]
+            """;
+
+        using var response = await client.PostAsync(new Uri("/api/v1/ticks", UriKind.Relative), new StringContent(ticks, Encoding.UTF8, new MediaTypeHeaderValue("application/json")));
+
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        await Eventually.UntilAsync("the signals role handled every closed bar the ingest role published", async () =>
+        {
+            var published = await host.CountAsync("SELECT count(*) FROM ingest.outbox WHERE topic = 'bars' AND sent_at IS NOT NULL");
+            return published > 0
+                && await host.CountAsync("SELECT count(*) FROM ingest.outbox WHERE sent_at IS NULL") == 0
+                && await host.CountAsync("SELECT count(*) FROM signals.handled_events WHERE topic = 'bars'") == published;
+        });
+        if (host.Sidecar is { } sidecar)
+        {
+            Assert.Contains(sidecar.Published, p => p.Topic == "bars" && p.PartitionKey == "EURUSD" && (string?)p.Envelope["type"] == "io.distortsignals.bar.closed.v1");
+        }
+    }
+}
