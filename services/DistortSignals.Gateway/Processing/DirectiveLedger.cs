@@ -21,7 +21,8 @@ internal sealed record ReportResult(ReportAnswer? Answer, int Status, string? Pr
 /// directive's row, changes it, adds its <c>directive.updated</c> (and <c>execution.reported</c>) to the outbox and
 /// notifies the long polls, so that the row, the events and the wake-up commit together or not at all.
 /// </summary>
-internal sealed class DirectiveLedger(NpgsqlDataSource database, IOutbox outbox, TimeProvider clock, IOptions<GatewayOptions> options, GatewayMetrics metrics)
+internal sealed class DirectiveLedger(
+    NpgsqlDataSource database, IOutbox outbox, PendingDirectivesFeed feed, TimeProvider clock, IOptions<GatewayOptions> options, GatewayMetrics metrics)
 {
     private readonly GatewayOptions _options = options.Value;
 
@@ -81,6 +82,7 @@ internal sealed class DirectiveLedger(NpgsqlDataSource database, IOutbox outbox,
             case DirectiveState.Pending when stored.Directive.ExpiresAt <= now:
                 await ChangeAsync(transaction, stored.Directive, DirectiveState.Expired, null, "not claimed before expiresAt", now, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
+                feed.Changed(account);
                 metrics.ClaimsRefused.Add(1);
                 return new ClaimResult(null, StatusCodes.Status409Conflict, $"Directive {id} expired at {stored.Directive.ExpiresAt:O}.");
             case DirectiveState.Pending:
@@ -89,6 +91,9 @@ internal sealed class DirectiveLedger(NpgsqlDataSource database, IOutbox outbox,
                 await PublishUpdatesAsync(transaction, [new DirectiveUpdate(id, account, DirectiveState.Claimed, terminalId, null, now)], cancellationToken);
                 await DirectiveStore.NotifyAsync(transaction, [account], cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
+
+                // The NOTIFY reaches this process a moment after the commit; a poll in that moment must not see the directive as pending.
+                feed.Changed(account);
                 metrics.Claims.Add(1);
                 return new ClaimResult(new ClaimAnswer(stored.Directive, terminalId, leaseUntil), StatusCodes.Status200OK, null);
             default:
@@ -185,6 +190,11 @@ internal sealed class DirectiveLedger(NpgsqlDataSource database, IOutbox outbox,
         }
 
         await transaction.CommitAsync(cancellationToken);
+        foreach (var account in expired.Select(e => e.Account).Distinct(StringComparer.Ordinal))
+        {
+            feed.Changed(account);
+        }
+
         metrics.DirectivesExpired.Add(expired.Count);
         return expired.Count + silent.Count;
     }
