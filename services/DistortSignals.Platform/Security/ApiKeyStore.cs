@@ -145,7 +145,7 @@ public sealed class ApiKeyStore
     /// operator) with scope <c>ea:&lt;account&gt;</c>, and revokes the account's other EA keys: an account has one
     /// key, and pushing a new hash rotates it. Its key id is <c>sha256:</c> and the hash's first hex digits, since
     /// the secret it would come from is unknown. Importing the same hash again changes nothing; a key once revoked
-    /// stays revoked.
+    /// stays revoked, and importing it again leaves the account's current key alone.
     /// </summary>
     public async Task<ImportedApiKey> ImportEaKeyHashAsync(string account, string sha256Hex, CancellationToken cancellationToken = default)
     {
@@ -186,12 +186,14 @@ public sealed class ApiKeyStore
             throw new InvalidOperationException($"A different key with id {keyId} is already stored; generate a new secret.");
         }
 
+        // A revoked key pushed again must not lock out the account's current key.
         await using var revokeOthers = new NpgsqlCommand(
-            "UPDATE platform.api_keys SET revoked_at = now() WHERE scope = $1 AND key_id <> $2 AND revoked_at IS NULL RETURNING key_id",
+            "UPDATE platform.api_keys SET revoked_at = now() WHERE scope = $1 AND key_id <> $2 AND revoked_at IS NULL AND NOT $3 RETURNING key_id",
             connection,
             transaction);
         revokeOthers.Parameters.Add(new NpgsqlParameter { Value = scope });
         revokeOthers.Parameters.Add(new NpgsqlParameter { Value = keyId });
+        revokeOthers.Parameters.Add(new NpgsqlParameter { Value = revoked });
         var replaced = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await revokeOthers.ExecuteReaderAsync(cancellationToken))
         {
