@@ -110,7 +110,8 @@ internal sealed partial class PaperTerminal(
                     nextHeartbeat = clock.GetUtcNow() + TimeSpan.FromSeconds(pollSeconds);
                 }
 
-                var wait = Math.Clamp((int)Math.Floor((nextHeartbeat - clock.GetUtcNow()).TotalSeconds), 0, EaEndpoints.MaxWaitSeconds);
+                // At least a second: a poll that answered at once in a loop would only spend the key's rate limit.
+                var wait = Math.Clamp((int)Math.Ceiling((nextHeartbeat - clock.GetUtcNow()).TotalSeconds), 1, EaEndpoints.MaxWaitSeconds);
                 using var poll = Request(HttpMethod.Get, $"{EaEndpoints.Prefix}/directives?wait={wait}", key, null);
                 using var response = await http.SendAsync(poll, stoppingToken);
                 if (!response.IsSuccessStatusCode)
@@ -121,9 +122,17 @@ internal sealed partial class PaperTerminal(
                 }
 
                 var answer = await response.Content.ReadFromJsonAsync<PollAnswer>(PlatformJson.Options, stoppingToken);
-                foreach (var directive in answer?.Directives ?? [])
+                var directives = answer?.Directives ?? [];
+                var executed = 0;
+                foreach (var directive in directives)
                 {
-                    await ExecuteAsync(http, key, terminalId, book, directive, stoppingToken);
+                    executed += await ExecuteAsync(http, key, terminalId, book, directive, stoppingToken) ? 1 : 0;
+                }
+
+                if (directives.Count > 0 && executed == 0)
+                {
+                    // Pending directives it could not claim come back at once; do not spin on them.
+                    await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -145,11 +154,12 @@ internal sealed partial class PaperTerminal(
         }
     }
 
-    private async Task ExecuteAsync(HttpClient http, string key, string terminalId, PaperBook book, TradeDirective directive, CancellationToken cancellationToken)
+    /// <summary>Claims, fills and reports one directive; false when it was not this terminal's to execute.</summary>
+    private async Task<bool> ExecuteAsync(HttpClient http, string key, string terminalId, PaperBook book, TradeDirective directive, CancellationToken cancellationToken)
     {
         if (directive.ExpiresAt <= clock.GetUtcNow())
         {
-            return;
+            return false;
         }
 
         using (var claim = Request(HttpMethod.Post, $"{EaEndpoints.Prefix}/directives/{directive.Id}/claim", key, new ClaimRequest(terminalId)))
@@ -159,7 +169,7 @@ internal sealed partial class PaperTerminal(
             {
                 // Another terminal holds it, or it expired or was cancelled meanwhile: nothing to do.
                 LogRefused(logger, directive.Account, $"claim of {directive.Id}", (int)claimed.StatusCode);
-                return;
+                return false;
             }
         }
 
@@ -190,7 +200,7 @@ internal sealed partial class PaperTerminal(
                     LogRefused(logger, directive.Account, $"report of {directive.Id}", (int)response.StatusCode);
                 }
 
-                return;
+                return true;
             }
             catch (HttpRequestException) when (attempt < 3)
             {
