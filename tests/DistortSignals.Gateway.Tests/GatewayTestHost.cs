@@ -30,12 +30,15 @@ internal sealed class GatewayTestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GatewayTestHost(WebApplication app, Uri address, IReadOnlyDictionary<string, string> keys)
+    private GatewayTestHost(WebApplication app, Uri address, IReadOnlyDictionary<string, string> keys, string connectionString)
     {
         _app = app;
         Address = address;
         Keys = keys;
+        ConnectionString = connectionString;
     }
+
+    public string ConnectionString { get; }
 
     public Uri Address { get; }
 
@@ -49,15 +52,17 @@ internal sealed class GatewayTestHost : IAsyncDisposable
 
     /// <param name="accounts">Account name and broker; each gets a fresh EA key in its own Secret.</param>
     /// <param name="settings">Configuration on top of the test defaults (for example Gateway:ClaimLease).</param>
-    public static async Task<GatewayTestHost> StartAsync(IEnumerable<(string Name, BrokerKind Broker)> accounts, IDictionary<string, string?>? settings = null)
+    /// <param name="restartOf">A stopped host whose database and keys this one takes over (a restart).</param>
+    public static async Task<GatewayTestHost> StartAsync(
+        IEnumerable<(string Name, BrokerKind Broker)> accounts, IDictionary<string, string?>? settings = null, GatewayTestHost? restartOf = null)
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync();
-        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        var connectionString = restartOf?.ConnectionString ?? await TestPostgres.CreateDatabaseAsync();
+        var keys = new Dictionary<string, string>(restartOf?.Keys ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         var resources = new List<BrokerAccountResource>();
         var secrets = new Dictionary<string, SecretResource>(StringComparer.Ordinal);
         foreach (var (name, broker) in accounts)
         {
-            keys[name] = ApiKeySecret.Generate();
+            keys.TryAdd(name, ApiKeySecret.Generate());
             secrets[name + "-ea"] = new SecretResource(name + "-ea", new Dictionary<string, string> { ["apiKey"] = keys[name] });
             resources.Add(new BrokerAccountResource(name, null, Spec(name, broker)));
         }
@@ -97,7 +102,7 @@ internal sealed class GatewayTestHost : IAsyncDisposable
         module.MapEndpoints(app);
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        return new GatewayTestHost(app, address, keys);
+        return new GatewayTestHost(app, address, keys, connectionString);
     }
 
     public static BrokerAccountSpec Spec(string name, BrokerKind broker) => new()
