@@ -44,6 +44,8 @@ public sealed class LifecycleTests : IAsyncLifetime
         using var ea = _host.Ea("alpha");
         Assert.Equal(HttpStatusCode.OK, (await ea.PostAsync("/ea/v1/directives/lease-1/claim", GatewayTestHost.Json(new ClaimRequest("t1")))).StatusCode);
         await Eventually.UntilAsync("the lease lapsed", async () => await _host.StateAsync("lease-1") == DirectiveState.Expired);
+        var expired = Assert.Single(await _host.OutboxAsync(Topics.Events.DirectiveUpdated), e => e.Id == "lease-1-expired").ReadData<DirectiveUpdate>();
+        Assert.Equal("t1", expired.TerminalId);
 
         Assert.Equal(HttpStatusCode.Conflict, (await ea.PostAsync("/ea/v1/directives/lease-1/claim", GatewayTestHost.Json(new ClaimRequest("t2")))).StatusCode);
         var late = await ea.PostAsync("/ea/v1/directives/lease-1/report", GatewayTestHost.Json(new ReportRequest("late-1", "filled", 9, 0.1, 1.1, 10009, null, null)));

@@ -133,7 +133,7 @@ internal static class EaEndpoints
         return result switch
         {
             { Answer: { } answer } => Results.Json(answer, PlatformJson.Options),
-            { Status: StatusCodes.Status400BadRequest } => Problems.BadRequest("filledVolume", result.Problem!.Split(": ", 2)[1]),
+            { Field: { } field } => Problems.BadRequest(field, result.Problem!),
             _ => Problems.Status(result.Status, result.Problem!),
         };
     }

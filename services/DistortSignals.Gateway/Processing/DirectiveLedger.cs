@@ -12,8 +12,8 @@ namespace DistortSignals.Gateway.Processing;
 /// <summary>How a claim ended: granted (with the lease), or refused with the status and why.</summary>
 internal sealed record ClaimResult(ClaimAnswer? Answer, int Status, string? Problem);
 
-/// <summary>How a report ended: accepted (the same answer for the same report), or refused with the status and why.</summary>
-internal sealed record ReportResult(ReportAnswer? Answer, int Status, string? Problem);
+/// <summary>How a report ended: accepted (the same answer for the same report), or refused with the status, why and (for a 400) the field.</summary>
+internal sealed record ReportResult(ReportAnswer? Answer, int Status, string? Problem, string? Field = null);
 
 /// <summary>
 /// The directive state machine (DESIGN.md section 4): Pending -> Claimed -> Filled | PartiallyFilled | Rejected |
@@ -74,6 +74,13 @@ internal sealed class DirectiveLedger(
         var now = clock.GetUtcNow();
         switch (stored.State)
         {
+            case DirectiveState.Claimed when stored.LeaseUntil <= now:
+                // The sweeper has not come by yet: the lapsed claim expires now, and is never leased again.
+                await ChangeAsync(transaction, stored.Directive, DirectiveState.Expired, stored.TerminalId, "the claim lease ended without a report", now, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                feed.Changed(account);
+                metrics.ClaimsRefused.Add(1);
+                return new ClaimResult(null, StatusCodes.Status409Conflict, $"Directive {id} expired: its claim lease ended at {stored.LeaseUntil:O} without a report.");
             case DirectiveState.Claimed when stored.TerminalId == terminalId:
                 return new ClaimResult(new ClaimAnswer(stored.Directive, terminalId, stored.LeaseUntil!.Value), StatusCodes.Status200OK, null);
             case DirectiveState.Claimed:
@@ -126,7 +133,7 @@ internal sealed class DirectiveLedger(
 
         if (request.FilledVolume > stored.Directive.Volume * (1 + 1e-9))
         {
-            return new ReportResult(null, StatusCodes.Status400BadRequest, $"filledVolume: {request.FilledVolume} is more than the directive's volume {stored.Directive.Volume}");
+            return new ReportResult(null, StatusCodes.Status400BadRequest, $"{request.FilledVolume} is more than the directive's volume {stored.Directive.Volume}", "filledVolume");
         }
 
         var state = StateOf(outcome);
