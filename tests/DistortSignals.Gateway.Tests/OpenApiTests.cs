@@ -9,10 +9,12 @@ namespace DistortSignals.Gateway.Tests;
 public sealed class OpenApiTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
     [Fact]
-    public async Task The_document_is_served_without_a_key_and_matches_the_mapped_routes()
+    public async Task The_document_is_served_to_an_ea_key_and_matches_the_mapped_routes()
     {
         using var anonymous = fixture.Host.Client(null);
-        var response = await anonymous.GetAsync(EaOpenApi.Path);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(EaOpenApi.Path)).StatusCode);
+        using var ea = fixture.Host.Ea("alpha");
+        var response = await ea.GetAsync(EaOpenApi.Path);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var yaml = new YamlStream();
         yaml.Load(new StringReader(await response.Content.ReadAsStringAsync()));

@@ -6,8 +6,8 @@ namespace DistortSignals.Gateway.Api;
 
 /// <summary>
 /// Serves the EA contract's OpenAPI document (docs/api/ea-openapi.yaml, embedded at build) at
-/// <see cref="Path"/> without a key, so an EA developer can read it before having one. A test keeps its paths in
-/// step with the mapped routes.
+/// <see cref="Path"/> to any valid key (the EA's own included): only health and metrics are served without one.
+/// A test keeps its paths in step with the mapped routes.
 /// </summary>
 internal static class EaOpenApi
 {
@@ -17,7 +17,7 @@ internal static class EaOpenApi
     public static string Document { get; } = Load();
 
     public static void Map(IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet(Path, () => Results.Text(Document, "application/yaml")).AllowAnonymous();
+        endpoints.MapGet(Path, () => Results.Text(Document, "application/yaml"));
 
     private static string Load()
     {
