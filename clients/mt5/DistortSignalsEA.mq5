@@ -347,6 +347,10 @@ double DealPrice(ulong ticket)
       return HistoryDealGetDouble(ticket, DEAL_PRICE);
    if(PositionSelectByTicket(ticket))
       return PositionGetDouble(POSITION_PRICE_OPEN);
+   if(OrderSelect(ticket))
+      return OrderGetDouble(ORDER_PRICE_OPEN);
+   if(HistoryOrderSelect(ticket))
+      return HistoryOrderGetDouble(ticket, ORDER_PRICE_OPEN);
    return 0;
   }
 
@@ -451,13 +455,26 @@ string JsonString(const string json, const string key)
          if(e == 'n') value += "\n";
          else if(e == 't') value += "\t";
          else if(e == 'r') value += "\r";
-         else if(e == 'u' && i + 4 < StringLen(json)) { value += ShortToString((ushort)StringToInteger("0x" + StringSubstr(json, i + 1, 4))); i += 4; }
+         else if(e == 'u' && i + 4 < StringLen(json)) { value += ShortToString(HexToUShort(StringSubstr(json, i + 1, 4))); i += 4; }
          else value += ShortToString(e);
          continue;
         }
       if(c == '"')
          break;
       value += ShortToString(c);
+     }
+   return value;
+  }
+
+// The gateway escapes characters such as '+' as \uXXXX.
+ushort HexToUShort(const string hex)
+  {
+   ushort value = 0;
+   for(int i = 0; i < StringLen(hex); i++)
+     {
+      ushort c = StringGetCharacter(hex, i);
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0;
+      value = (ushort)(value * 16 + digit);
      }
    return value;
   }
