@@ -37,17 +37,15 @@ internal static partial class EaValidation
         var errors = new List<ValidationError>();
         Id(errors, "reportId", request.ReportId);
         outcome = default;
-        var known = false;
-        if (request.Outcome is null)
+        var known = request.Outcome is not null && Outcomes.TryGetValue(request.Outcome, out outcome);
+        if (!known)
         {
-            errors.Add(new ValidationError("outcome", "is required: filled, partial, rejected or failed"));
-        }
-        else if (!(known = Outcomes.TryGetValue(request.Outcome, out outcome)))
-        {
-            errors.Add(new ValidationError("outcome", $"'{request.Outcome}' is not one of filled, partial, rejected, failed"));
+            errors.Add(new ValidationError("outcome", request.Outcome is null
+                ? "is required: filled, partial, rejected or failed"
+                : $"'{request.Outcome}' is not one of filled, partial, rejected, failed"));
         }
 
-        var executed = known && outcome is ExecutionOutcome.Filled or ExecutionOutcome.Partial;
+        var executed = known && (outcome is ExecutionOutcome.Filled or ExecutionOutcome.Partial);
         if (request.FilledVolume is { } volume)
         {
             if (executed)

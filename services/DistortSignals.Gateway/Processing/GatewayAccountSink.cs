@@ -1,3 +1,4 @@
+using DistortSignals.Gateway.Storage;
 using DistortSignals.Platform.Accounts;
 using DistortSignals.Platform.Security;
 using Npgsql;
@@ -20,7 +21,7 @@ internal sealed class GatewayAccountSink(NpgsqlDataSource database, ApiKeyStore 
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await Storage.DirectiveStore.ApplySpecAsync(transaction, configuration.Account, configuration.Spec.TradingEnabled, cancellationToken))
+        if (await DirectiveStore.ApplySpecAsync(transaction, configuration.Account, configuration.Spec.TradingEnabled, cancellationToken))
         {
             await ledger.CancelIfHaltedAsync(transaction, configuration.Account, cancellationToken);
         }
