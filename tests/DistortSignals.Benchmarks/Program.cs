@@ -1,4 +1,12 @@
 using BenchmarkDotNet.Running;
 using DistortSignals.Benchmarks;
+using DistortSignals.Benchmarks.Pipeline;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new BenchmarkConfig());
+// `pipeline ...` runs the host under load (see PipelineRun); anything else goes to BenchmarkDotNet.
+if (args.FirstOrDefault() == "pipeline")
+{
+    return await PipelineRun.RunAsync(args[1..]);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(BenchmarkConfig).Assembly).Run(args, new BenchmarkConfig());
+return 0;

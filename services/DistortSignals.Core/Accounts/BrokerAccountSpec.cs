@@ -1,4 +1,6 @@
 using DistortSignals.Core.Market;
+using DistortSignals.Core.Strategies;
+using DistortSignals.Core.Validation;
 
 namespace DistortSignals.Core.Accounts;
 
@@ -33,6 +35,7 @@ public sealed record BrokerAccountSpec
     public string? Server { get; init; }
 
     /// <summary>The account currency, ISO 4217 (three capital letters); P&amp;L and pip values are in it.</summary>
+    [SchemaPattern("^[A-Z]{3}$")]
     public string Currency { get; init; } = "USD";
 
     /// <summary>The Secret key that holds the EA's API key (scope ea:&lt;account&gt;).</summary>
@@ -44,20 +47,26 @@ public sealed record BrokerAccountSpec
     public RiskLimits Risk { get; init; } = new();
 
     /// <summary>Contract specs of the symbols the account may trade; a symbol without one is never traded.</summary>
+    [SchemaItems(0, BrokerAccountValidator.MaxInstruments)]
     public IReadOnlyList<InstrumentSpec> Instruments { get; init; } = [];
 
     /// <summary>How long a directive waits to be claimed and executed before it expires.</summary>
+    [SchemaRange(BrokerAccountValidator.MinDirectiveTtlSeconds, BrokerAccountValidator.MaxDirectiveTtlSeconds)]
     public int DirectiveTtlSeconds { get; init; } = 60;
 
     /// <summary>Changing this value asks for one manual reset of the circuit breaker.</summary>
+    [SchemaLength(0, BrokerAccountValidator.MaxResetTokenLength)]
     public string? BreakerResetToken { get; init; }
 }
 
 /// <summary>A key of a Secret in the resource's namespace.</summary>
 public sealed record SecretKeyReference
 {
+    [SchemaPattern(ResourceName.Pattern)]
+    [SchemaLength(1, 253)]
     public required string Name { get; init; }
 
+    [SchemaPattern("^[-._a-zA-Z0-9]+$")]
     public required string Key { get; init; }
 }
 
@@ -65,26 +74,35 @@ public sealed record SecretKeyReference
 public sealed record RiskLimits
 {
     /// <summary>The equity risked on one trade (the loss at the stop).</summary>
+    [SchemaRange(0, BrokerAccountValidator.MaxPercent, ExclusiveMinimum = true)]
     public double RiskPerTradePct { get; init; } = 1;
 
+    [SchemaRange(0, BrokerAccountValidator.MaxPercent, ExclusiveMinimum = true)]
     public double MaxDailyLossPct { get; init; } = 3;
 
+    [SchemaRange(0, BrokerAccountValidator.MaxPercent, ExclusiveMinimum = true)]
     public double MaxWeeklyLossPct { get; init; } = 6;
 
     /// <summary>The drawdown from peak equity that opens the breaker until a manual reset.</summary>
+    [SchemaRange(0, BrokerAccountValidator.MaxPercent, ExclusiveMinimum = true)]
     public double MaxDrawdownPct { get; init; } = 10;
 
+    [SchemaRange(1, BrokerAccountValidator.MaxCount)]
     public int MaxConsecutiveLosses { get; init; } = 4;
 
     /// <summary>How long the consecutive-loss breaker stays open before its half-open trial.</summary>
+    [SchemaRange(0, BrokerAccountValidator.MaxCooldownMinutes)]
     public int CooldownMinutes { get; init; } = 60;
 
     /// <summary>Rejected or failed executions in a row that open the broker-error breaker.</summary>
+    [SchemaRange(1, BrokerAccountValidator.MaxCount)]
     public int MaxBrokerErrors { get; init; } = 3;
 
+    [SchemaRange(1, BrokerAccountValidator.MaxCount)]
     public int MaxOpenPositions { get; init; } = 5;
 
     /// <summary>The total notional exposure of open and pending positions.</summary>
+    [SchemaRange(0, BrokerAccountValidator.MaxExposurePct, ExclusiveMinimum = true)]
     public double MaxExposurePct { get; init; } = 300;
 
     public IReadOnlyList<CorrelationGroup> CorrelationGroups { get; init; } = [];
@@ -92,6 +110,7 @@ public sealed record RiskLimits
     public SizingMethod Sizing { get; init; } = SizingMethod.FixedFractional;
 
     /// <summary>The share of the full Kelly fraction that Kelly sizing uses, 0 to 1.</summary>
+    [SchemaRange(0, 1, ExclusiveMinimum = true)]
     public double KellyFraction { get; init; } = 0.25;
 
     public PdtRule Pdt { get; init; } = new();
@@ -102,10 +121,14 @@ public sealed record RiskLimits
 /// <summary>Symbols that move together; their combined exposure has its own limit.</summary>
 public sealed record CorrelationGroup
 {
+    [SchemaPattern(ResourceName.Pattern)]
+    [SchemaLength(1, 63)]
     public required string Name { get; init; }
 
+    [SchemaItems(2, ItemPattern = MarketValidation.SymbolPattern, ItemMaxLength = MarketValidation.MaxSymbolLength)]
     public IReadOnlyList<string> Symbols { get; init; } = [];
 
+    [SchemaRange(0, BrokerAccountValidator.MaxExposurePct, ExclusiveMinimum = true)]
     public double MaxExposurePct { get; init; }
 }
 
@@ -119,6 +142,7 @@ public sealed record PdtRule
 public sealed record DayReset
 {
     /// <summary>Local time of day, "HH:mm", 24-hour.</summary>
+    [SchemaPattern(SessionWindow.SessionTimePattern)]
     public string Time { get; init; } = "17:00";
 
     /// <summary>An IANA time zone id.</summary>
@@ -128,24 +152,33 @@ public sealed record DayReset
 /// <summary>A symbol's contract, in MT5 terms (SYMBOL_TRADE_CONTRACT_SIZE, SYMBOL_VOLUME_MIN/STEP/MAX).</summary>
 public sealed record InstrumentSpec
 {
+    [SchemaPattern(MarketValidation.SymbolPattern)]
+    [SchemaLength(1, MarketValidation.MaxSymbolLength)]
     public required string Symbol { get; init; }
 
     /// <summary>Units of the base asset in one lot.</summary>
+    [SchemaRange(0, double.MaxValue, ExclusiveMinimum = true)]
     public required double ContractSize { get; init; }
 
     /// <summary>The price change called one pip, for example 0.0001 for EURUSD.</summary>
+    [SchemaRange(0, double.MaxValue, ExclusiveMinimum = true)]
     public required double PipSize { get; init; }
 
     /// <summary>The money value, in the account currency, of one pip on one lot.</summary>
+    [SchemaRange(0, double.MaxValue, ExclusiveMinimum = true)]
     public required double PipValuePerLot { get; init; }
 
+    [SchemaRange(0, double.MaxValue, ExclusiveMinimum = true)]
     public double MinLot { get; init; } = 0.01;
 
+    [SchemaRange(0, double.MaxValue, ExclusiveMinimum = true)]
     public double LotStep { get; init; } = 0.01;
 
+    [SchemaRange(0, double.MaxValue, ExclusiveMinimum = true)]
     public double MaxLot { get; init; } = 100;
 
     /// <summary>Price decimals; when absent, one more than the pip size's (0.0001 gives 5).</summary>
+    [SchemaRange(0, Instrument.MaxDigits)]
     public int? Digits { get; init; }
 
     public Instrument ToInstrument() =>

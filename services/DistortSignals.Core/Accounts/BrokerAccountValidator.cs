@@ -14,6 +14,11 @@ public static partial class BrokerAccountValidator
     public const int MaxInstruments = 200;
     public const int MinDirectiveTtlSeconds = 5;
     public const int MaxDirectiveTtlSeconds = 86_400;
+    public const double MaxPercent = 100;
+    public const double MaxExposurePct = 10_000;
+    public const int MaxCount = 1000;
+    public const int MaxCooldownMinutes = 7 * 24 * 60;
+    public const int MaxResetTokenLength = 128;
 
     public static IReadOnlyList<ValidationError> Validate(BrokerAccountSpec spec)
     {
@@ -37,9 +42,9 @@ public static partial class BrokerAccountValidator
             errors.Add(new("spec.directiveTtlSeconds", $"{spec.DirectiveTtlSeconds} is outside {MinDirectiveTtlSeconds}..{MaxDirectiveTtlSeconds}"));
         }
 
-        if (spec.BreakerResetToken is { Length: > 128 } token)
+        if (spec.BreakerResetToken is { Length: > MaxResetTokenLength } token)
         {
-            errors.Add(new("spec.breakerResetToken", $"is {token.Length} characters long; at most 128 are allowed"));
+            errors.Add(new("spec.breakerResetToken", $"is {token.Length} characters long; at most {MaxResetTokenLength} are allowed"));
         }
 
         return errors;
@@ -70,15 +75,15 @@ public static partial class BrokerAccountValidator
 
     private static void ValidateRisk(RiskLimits risk, List<ValidationError> errors)
     {
-        Percent(errors, "spec.risk.riskPerTradePct", risk.RiskPerTradePct, 100);
-        Percent(errors, "spec.risk.maxDailyLossPct", risk.MaxDailyLossPct, 100);
-        Percent(errors, "spec.risk.maxWeeklyLossPct", risk.MaxWeeklyLossPct, 100);
-        Percent(errors, "spec.risk.maxDrawdownPct", risk.MaxDrawdownPct, 100);
-        Percent(errors, "spec.risk.maxExposurePct", risk.MaxExposurePct, 10_000);
-        Count(errors, "spec.risk.maxConsecutiveLosses", risk.MaxConsecutiveLosses, 1, 1000);
-        Count(errors, "spec.risk.cooldownMinutes", risk.CooldownMinutes, 0, 7 * 24 * 60);
-        Count(errors, "spec.risk.maxBrokerErrors", risk.MaxBrokerErrors, 1, 1000);
-        Count(errors, "spec.risk.maxOpenPositions", risk.MaxOpenPositions, 1, 1000);
+        Percent(errors, "spec.risk.riskPerTradePct", risk.RiskPerTradePct, MaxPercent);
+        Percent(errors, "spec.risk.maxDailyLossPct", risk.MaxDailyLossPct, MaxPercent);
+        Percent(errors, "spec.risk.maxWeeklyLossPct", risk.MaxWeeklyLossPct, MaxPercent);
+        Percent(errors, "spec.risk.maxDrawdownPct", risk.MaxDrawdownPct, MaxPercent);
+        Percent(errors, "spec.risk.maxExposurePct", risk.MaxExposurePct, MaxExposurePct);
+        Count(errors, "spec.risk.maxConsecutiveLosses", risk.MaxConsecutiveLosses, 1, MaxCount);
+        Count(errors, "spec.risk.cooldownMinutes", risk.CooldownMinutes, 0, MaxCooldownMinutes);
+        Count(errors, "spec.risk.maxBrokerErrors", risk.MaxBrokerErrors, 1, MaxCount);
+        Count(errors, "spec.risk.maxOpenPositions", risk.MaxOpenPositions, 1, MaxCount);
 
         if (!Enum.IsDefined(risk.Sizing))
         {
@@ -124,7 +129,7 @@ public static partial class BrokerAccountValidator
                 MarketValidation.ValidateSymbol(errors, $"{path}.symbols[{j}]", group.Symbols[j]);
             }
 
-            Percent(errors, path + ".maxExposurePct", group.MaxExposurePct, 10_000);
+            Percent(errors, path + ".maxExposurePct", group.MaxExposurePct, MaxExposurePct);
         }
     }
 

@@ -102,19 +102,27 @@ public sealed class BarAggregator
     public BarAggregatorSnapshot Snapshot()
     {
         var forming = Forming;
-        var minutes = new List<DateTimeOffset>();
+        var runs = new List<MinuteRun>();
         if (forming is not null)
         {
             for (var i = 0; i < _folded.Length; i++)
             {
-                if (_folded[i])
+                if (!_folded[i])
                 {
-                    minutes.Add(forming.OpenTime + (Timeframe.M1.Duration() * i));
+                    continue;
                 }
+
+                var start = i;
+                while (i + 1 < _folded.Length && _folded[i + 1])
+                {
+                    i++;
+                }
+
+                runs.Add(new MinuteRun(forming.OpenTime + (Timeframe.M1.Duration() * start), i - start + 1));
             }
         }
 
-        return new BarAggregatorSnapshot(Symbol, Timeframe, ClosedBefore, forming, minutes, LateBars, DuplicateBars);
+        return new BarAggregatorSnapshot(Symbol, Timeframe, ClosedBefore, forming, runs, LateBars, DuplicateBars);
     }
 
     public static BarAggregator Restore(BarAggregatorSnapshot snapshot, TimeSpan? allowedLateness = null)
@@ -126,7 +134,12 @@ public sealed class BarAggregator
             DuplicateBars = snapshot.DuplicateBars,
         };
 
-        var minutes = snapshot.FoldedMinutes;
+        if (snapshot.FoldedRuns.FirstOrDefault(run => run.Count < 1) is { } empty)
+        {
+            throw new ArgumentException($"snapshot: the run of folded minutes at {ValidationRules.Format(empty.Start)} has {empty.Count} minutes", nameof(snapshot));
+        }
+
+        var minutes = snapshot.FoldedMinutes().ToList();
         if ((snapshot.Forming is null) != (minutes.Count == 0))
         {
             throw new ArgumentException("snapshot: folded minutes are present exactly when a bar is forming", nameof(snapshot));
@@ -152,13 +165,23 @@ public sealed class BarAggregator
 
 /// <summary>
 /// The state of a <see cref="BarAggregator"/>: the forming bar and the open times of the M1 bars folded
-/// into it, which restore both duplicate detection and which bars set its open and close.
+/// into it, which restore both duplicate detection and which bars set its open and close. The minutes are
+/// kept as runs of consecutive minutes: M1 bars mostly arrive in order, so a D1 bar's 1,440 minutes are
+/// usually one run, and the state stays small however far the day has gone.
 /// </summary>
 public sealed record BarAggregatorSnapshot(
     string Symbol,
     Timeframe Timeframe,
     DateTimeOffset? ClosedBefore,
     Bar? Forming,
-    IReadOnlyList<DateTimeOffset> FoldedMinutes,
+    IReadOnlyList<MinuteRun> FoldedRuns,
     long LateBars,
-    long DuplicateBars);
+    long DuplicateBars)
+{
+    /// <summary>Every folded minute, run by run.</summary>
+    public IEnumerable<DateTimeOffset> FoldedMinutes() =>
+        FoldedRuns.SelectMany(run => Enumerable.Range(0, run.Count).Select(i => run.Start + (Timeframe.M1.Duration() * i)));
+}
+
+/// <summary><see cref="Count"/> consecutive M1 open times from <see cref="Start"/>.</summary>
+public sealed record MinuteRun(DateTimeOffset Start, int Count);

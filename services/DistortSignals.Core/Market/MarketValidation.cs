@@ -11,6 +11,9 @@ public static class MarketValidation
 {
     public const int MaxSymbolLength = 32;
 
+    /// <summary>The characters <see cref="ValidateSymbol"/> allows, for the CRD schema.</summary>
+    public const string SymbolPattern = "^[A-Z0-9._/-]+$";
+
     public static IReadOnlyList<ValidationError> Validate(Tick tick)
     {
         ArgumentNullException.ThrowIfNull(tick);

@@ -13,6 +13,9 @@ public static class TradingStrategyValidator
     public const int MaxSymbols = 50;
     public const int MaxPeriod = 1000;
     public const int MaxReplicas = 10;
+    public const int MinPeriod = 2;
+    public const double MaxExitMultiple = 20;
+    public const double MaxBollingerStdDev = 10;
 
     public static IReadOnlyList<ValidationError> Validate(TradingStrategySpec spec)
     {
@@ -40,8 +43,8 @@ public static class TradingStrategyValidator
 
         Range(errors, "spec.minStrength", spec.MinStrength, 0, 1);
         ValidateIndicators(spec.Indicators, errors);
-        Positive(errors, "spec.exits.stopAtr", spec.Exits.StopAtr, 20);
-        Positive(errors, "spec.exits.rewardRisk", spec.Exits.RewardRisk, 20);
+        Positive(errors, "spec.exits.stopAtr", spec.Exits.StopAtr, MaxExitMultiple);
+        Positive(errors, "spec.exits.rewardRisk", spec.Exits.RewardRisk, MaxExitMultiple);
 
         for (var i = 0; i < spec.Sessions.Count; i++)
         {
@@ -106,7 +109,7 @@ public static class TradingStrategyValidator
 
         Period(errors, "spec.indicators.rsi", periods.Rsi);
         Period(errors, "spec.indicators.bollinger", periods.Bollinger);
-        Positive(errors, "spec.indicators.bollingerStdDev", periods.BollingerStdDev, 10);
+        Positive(errors, "spec.indicators.bollingerStdDev", periods.BollingerStdDev, MaxBollingerStdDev);
         Period(errors, "spec.indicators.atr", periods.Atr);
         Period(errors, "spec.indicators.adx", periods.Adx);
         Period(errors, "spec.indicators.donchian", periods.Donchian);
@@ -116,9 +119,9 @@ public static class TradingStrategyValidator
 
     private static void Period(List<ValidationError> errors, string field, int value)
     {
-        if (value is < 2 or > MaxPeriod)
+        if (value is < MinPeriod or > MaxPeriod)
         {
-            errors.Add(new(field, $"{value} is outside 2..{MaxPeriod}"));
+            errors.Add(new(field, $"{value} is outside {MinPeriod}..{MaxPeriod}"));
         }
     }
 

@@ -84,17 +84,19 @@ internal static class PlatformHost
         return app;
     }
 
-    /// <summary>OTLP traces and metrics when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the standard OTEL_* variables).</summary>
-    public static IDisposable? StartTelemetry(string role)
+    /// <summary>OTLP traces and metrics of every DistortSignals source and meter, when <paramref name="otlp"/> is set.</summary>
+    public static IDisposable? StartTelemetry(string role, OtlpSettings? otlp)
     {
-        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        if (otlp is null)
         {
             return null;
         }
 
         var resource = ResourceBuilder.CreateDefault().AddService($"distortsignals-{role}");
-        var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(ActivitySourcePattern).AddOtlpExporter().Build();
-        var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(ActivitySourcePattern).AddOtlpExporter().Build();
+        var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(ActivitySourcePattern)
+            .AddOtlpExporter(o => (o.Endpoint, o.Protocol) = (otlp.For("traces"), otlp.Protocol)).Build();
+        var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(ActivitySourcePattern)
+            .AddOtlpExporter(o => (o.Endpoint, o.Protocol) = (otlp.For("metrics"), otlp.Protocol)).Build();
         return new Disposables(tracing, metrics);
     }
 

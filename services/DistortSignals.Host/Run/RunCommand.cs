@@ -73,9 +73,11 @@ internal static class RunCommand
         }
 
         IReadOnlyList<IModule> modules;
+        OtlpSettings? otlp;
         try
         {
             modules = PlatformHost.Modules(settings);
+            otlp = OtlpSettings.From(Environment.GetEnvironmentVariable);
         }
         catch (ArgumentException e)
         {
@@ -86,7 +88,7 @@ internal static class RunCommand
         await using var database = await DatabaseBootstrap.StartAsync(settings.Postgres, cancellationToken);
         await using (var app = PlatformHost.Build(builder, settings, modules, resources, database.ConnectionString))
         {
-            using var telemetry = PlatformHost.StartTelemetry(settings.Role);
+            using var telemetry = PlatformHost.StartTelemetry(settings.Role, otlp);
             await app.StartAsync(cancellationToken);
             var adminKey = await AdminKey.EnsureAsync(app.Services, builder.Configuration, cancellationToken);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? settings.Urls;

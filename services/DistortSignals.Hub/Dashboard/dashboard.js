@@ -39,9 +39,11 @@ function initialKey() {
 }
 
 // Browsers cannot set headers on a WebSocket, so the key buys a short-lived token for ?token=.
+// The first connection asks for since=0: the hub replays what its buffer still holds, so the page opens
+// with the recent history rather than empty; later connections resume after the last event seen.
 async function socketUrl() {
   const params = new URLSearchParams();
-  if (lastSeq !== null) params.set("since", String(lastSeq));
+  params.set("since", String(lastSeq === null ? 0 : lastSeq));
   const key = sessionStorage.getItem(KEY_STORAGE);
   if (key) {
     const response = await fetch("/api/v1/ws-tokens", { method: "POST", headers: { "X-API-Key": key } });
@@ -100,7 +102,10 @@ function handle(message) {
       onEvent(message.channel, message.event);
       break;
     case "gap":
-      notice("Missed events " + message.from + "–" + message.to + " (the connection fell behind or resumed too late).");
+      // On the first load a gap only says the buffer no longer reaches back to the first event.
+      if (lastSeq !== null) {
+        notice("Missed events " + message.from + "–" + message.to + " (the connection fell behind or resumed too late).");
+      }
       break;
     case "error":
       notice("Hub: " + message.message);

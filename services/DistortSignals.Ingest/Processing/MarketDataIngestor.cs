@@ -35,7 +35,7 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
             await using var transaction = await BeginAsync(connection, known.Select(t => t.Tick.Symbol), cancellationToken);
             var builders = await LoadAsync(transaction, known.Select(t => t.Tick.Symbol), cancellationToken);
             var ids = known.Select(t => TickId(t.Tick)).ToArray();
-            var stored = await ExistingTickIdsAsync(transaction, ids, cancellationToken);
+            var stored = await ExistingTickIdsAsync(transaction, known.Select(t => t.Tick).ToList(), ids, cancellationToken);
 
             // In time order per symbol, so that a batch's own order cannot make its later ticks late.
             foreach (var (item, id) in known.Zip(ids).OrderBy(x => x.First.Tick.Time).ThenBy(x => x.First.Index))
@@ -267,11 +267,16 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task<HashSet<Guid>> ExistingTickIdsAsync(NpgsqlTransaction transaction, Guid[] ids, CancellationToken cancellationToken)
+    private static async Task<HashSet<Guid>> ExistingTickIdsAsync(NpgsqlTransaction transaction, List<Tick> ticks, Guid[] ids, CancellationToken cancellationToken)
     {
         var existing = new HashSet<Guid>();
-        // A join from the ids keeps this an index lookup per id however large the table grows.
-        await using var command = new NpgsqlCommand($"SELECT t.id FROM unnest(@ids) AS k(id) JOIN {Schema}.ticks t ON t.id = k.id", transaction.Connection, transaction);
+        // A join from the keys keeps this an index lookup per tick however large the table grows.
+        await using var command = new NpgsqlCommand(
+            $"SELECT t.id FROM unnest(@symbols, @times, @ids) AS k(symbol, time, id) JOIN {Schema}.ticks t USING (symbol, time, id)",
+            transaction.Connection,
+            transaction);
+        command.Parameters.AddWithValue("symbols", ticks.Select(t => t.Symbol).ToArray());
+        command.Parameters.AddWithValue("times", ticks.Select(t => t.Time).ToArray());
         command.Parameters.AddWithValue("ids", ids);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -49,5 +49,28 @@ public static class IngestMigrations
                 seed bigint NOT NULL);
             """),
         MessagingMigrations.Outbox(2),
+
+        // Builders stored before runs listed every folded minute; each becomes a run of one, and the next save
+        // of the builder writes the compact form.
+        new(3, "bar builders keep folded minutes as runs", """
+            UPDATE bar_builders
+            SET state = jsonb_set(state, '{bars}', (
+                SELECT coalesce(jsonb_agg(
+                    (bar - 'foldedMinutes') || jsonb_build_object('foldedRuns', coalesce(
+                        (SELECT jsonb_agg(jsonb_build_object('start', minute, 'count', 1) ORDER BY n)
+                         FROM jsonb_array_elements(bar -> 'foldedMinutes') WITH ORDINALITY AS m(minute, n)),
+                        '[]'::jsonb))
+                    ORDER BY i), '[]'::jsonb)
+                FROM jsonb_array_elements(state -> 'bars') WITH ORDINALITY AS b(bar, i)))
+            WHERE state -> 'bars' IS NOT NULL;
+            """),
+
+        // A random uuid key put every insert on a random index page; keyed by (symbol, time, id) the inserts land
+        // at the end of each symbol's range, and one index serves both the repeat check and the range reads.
+        new(4, "ticks keyed by symbol and time", """
+            ALTER TABLE ticks DROP CONSTRAINT ticks_pkey;
+            ALTER TABLE ticks ADD PRIMARY KEY (symbol, time, id);
+            DROP INDEX ticks_symbol_time;
+            """),
     ];
 }

@@ -33,6 +33,12 @@ public sealed class DeliveryDispatcher(
     private readonly InProcessPlatformOptions _options = options.Value;
     private readonly AsyncSignal _wake = new();
 
+    /// <summary>
+    /// Cancels the handlers themselves. Stopping only stops new runs: the handler in flight of each run finishes
+    /// and commits (the drain), unless the host's shutdown timeout passes first and this cancels it.
+    /// </summary>
+    private readonly CancellationTokenSource _abort = new();
+
     /// <summary>New deliveries exist or a subject became free: look again now rather than at the next poll.</summary>
     public void Wake() => _wake.Set();
 
@@ -67,6 +73,19 @@ public sealed class DeliveryDispatcher(
         var exponential = options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failedAttempts - 1, 30));
         var capped = Math.Min(exponential, options.RetryMaxDelay.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
+    }
+
+    /// <param name="cancellationToken">Fires when the host's shutdown timeout passes: then handlers still running are cancelled.</param>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await using var abortAtTimeout = cancellationToken.Register(_abort.Cancel);
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _abort.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -185,16 +204,16 @@ public sealed class DeliveryDispatcher(
     /// handled ones are deleted in one statement and committed together; the first failure is recorded and
     /// ends the run, so the later deliveries of the subject stay behind it.
     /// </summary>
-    private async Task DeliverRunAsync(EventSubscription subscription, string subject, CancellationToken cancellationToken)
+    private async Task DeliverRunAsync(EventSubscription subscription, string subject, CancellationToken stoppingToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var run = await ClaimRunAsync(transaction, subscription, subject, cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+        await using var transaction = await connection.BeginTransactionAsync(stoppingToken);
+        var run = await ClaimRunAsync(transaction, subscription, subject, stoppingToken);
         var handled = new List<long>(run.Count);
         foreach (var delivery in run)
         {
             // Stopping: what is handled so far is committed below; the rest waits for the next start.
-            if (cancellationToken.IsCancellationRequested || !await DeliverAsync(transaction, subscription, delivery, cancellationToken))
+            if (stoppingToken.IsCancellationRequested || !await DeliverAsync(transaction, subscription, delivery, _abort.Token))
             {
                 break;
             }

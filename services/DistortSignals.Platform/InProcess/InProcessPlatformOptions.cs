@@ -12,7 +12,11 @@ public sealed class InProcessPlatformOptions
     /// <summary>How long sent outbox rows are kept as the module's audit log.</summary>
     public TimeSpan OutboxRetention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>How often sent outbox rows and old handled-event records are pruned.</summary>
     public TimeSpan OutboxPruneInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a consumer remembers an event id it handled, to acknowledge a redelivery without effect.</summary>
+    public TimeSpan HandledEventsRetention { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>First retry delay; each further attempt doubles it, up to <see cref="RetryMaxDelay"/>, with jitter.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);

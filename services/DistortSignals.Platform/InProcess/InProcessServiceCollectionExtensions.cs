@@ -35,6 +35,7 @@ public static class InProcessServiceCollectionExtensions
         services.TryAddSingleton<IActorReminders>(provider => provider.GetRequiredService<InProcessActorRuntime>());
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<DeliveryDispatcher>());
         services.AddSingleton<IHostedService, OutboxRelay>();
+        services.AddSingleton<IHostedService, HandledEventsPruner>();
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<InProcessActorRuntime>());
         return services;
     }

@@ -1,23 +1,20 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace DistortSignals.Platform.Security;
 
 /// <summary>
-/// At start, before the server takes requests: makes sure the key table exists and imports the admin key
+/// At start, before the server takes requests and after the key table's migrations: imports the admin key
 /// from <c>DS_ADMIN_KEY</c> when one is configured, so a fresh installation has a way in.
 /// </summary>
 internal sealed partial class ApiKeyBootstrap(
-    NpgsqlDataSource dataSource,
     ApiKeyStore store,
     IConfiguration configuration,
     ILogger<ApiKeyBootstrap> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await ApiKeyStore.EnsureSchemaAsync(dataSource, cancellationToken);
         var adminKey = configuration[PlatformSecurityOptions.AdminKeySetting];
         if (string.IsNullOrEmpty(adminKey))
         {

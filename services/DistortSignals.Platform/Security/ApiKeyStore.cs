@@ -15,7 +15,7 @@ public sealed record CreatedApiKey(string KeyId, string Secret);
 public sealed record ImportedApiKey(string KeyId, bool Revoked);
 
 /// <summary>
-/// API keys in <c>platform.api_keys</c>, stored as SHA-256 hashes (see <see cref="ApiKeySecret.Hash"/>).
+/// API keys in <c>security.api_keys</c>, stored as SHA-256 hashes (see <see cref="ApiKeySecret.Hash"/>).
 /// Validated keys are cached for <see cref="PlatformSecurityOptions.KeyCacheDuration"/> so that a request
 /// does not cost a query; a revocation evicts the key here at once and reaches other processes when
 /// their entry expires.
@@ -37,32 +37,6 @@ public sealed class ApiKeyStore
         _cacheDuration = options.Value.KeyCacheDuration;
     }
 
-    /// <summary>Creates the <c>platform</c> schema and the key table if they are missing.</summary>
-    public static async Task EnsureSchemaAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Two processes starting together would otherwise race inside CREATE ... IF NOT EXISTS and one would fail.
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT pg_advisory_xact_lock(hashtext('platform.api_keys'));
-            CREATE SCHEMA IF NOT EXISTS platform;
-            CREATE TABLE IF NOT EXISTS platform.api_keys (
-                key_id     text PRIMARY KEY,
-                hash       bytea NOT NULL CHECK (octet_length(hash) = 32),
-                scope      text NOT NULL,
-                name       text NOT NULL,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                revoked_at timestamptz
-            );
-            CREATE INDEX IF NOT EXISTS api_keys_hash ON platform.api_keys (hash);
-            """,
-            connection,
-            transaction);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
     public async Task<CreatedApiKey> CreateAsync(string scope, string name, CancellationToken cancellationToken = default)
     {
         ValidateScopeAndName(scope, name);
@@ -71,7 +45,7 @@ public sealed class ApiKeyStore
             var secret = ApiKeySecret.Generate();
             var keyId = ApiKeySecret.KeyIdOf(secret)!;
             await using var command = _dataSource.CreateCommand(
-                "INSERT INTO platform.api_keys (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)");
+                "INSERT INTO security.api_keys (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)");
             command.Parameters.Add(new NpgsqlParameter { Value = keyId });
             command.Parameters.Add(new NpgsqlParameter { Value = ApiKeySecret.Hash(secret) });
             command.Parameters.Add(new NpgsqlParameter { Value = scope });
@@ -99,8 +73,8 @@ public sealed class ApiKeyStore
         var keyId = ApiKeySecret.KeyIdOf(secret)!;
         await using var command = _dataSource.CreateCommand(
             """
-            INSERT INTO platform.api_keys (key_id, hash, scope, name)
-            SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM platform.api_keys WHERE scope = $3 AND revoked_at IS NULL)
+            INSERT INTO security.api_keys (key_id, hash, scope, name)
+            SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM security.api_keys WHERE scope = $3 AND revoked_at IS NULL)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = keyId });
         command.Parameters.Add(new NpgsqlParameter { Value = ApiKeySecret.Hash(secret) });
@@ -124,7 +98,7 @@ public sealed class ApiKeyStore
         var keyId = ApiKeySecret.KeyIdOf(secret)!;
         await using var command = _dataSource.CreateCommand(
             """
-            INSERT INTO platform.api_keys AS existing (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)
+            INSERT INTO security.api_keys AS existing (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)
             ON CONFLICT (key_id) DO UPDATE SET scope = EXCLUDED.scope, name = EXCLUDED.name
                 WHERE existing.hash = EXCLUDED.hash
             RETURNING revoked_at IS NOT NULL
@@ -170,7 +144,7 @@ public sealed class ApiKeyStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO platform.api_keys AS existing (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)
+            INSERT INTO security.api_keys AS existing (key_id, hash, scope, name) VALUES ($1, $2, $3, $4)
             ON CONFLICT (key_id) DO UPDATE SET scope = EXCLUDED.scope
                 WHERE existing.hash = EXCLUDED.hash
             RETURNING revoked_at IS NOT NULL
@@ -188,7 +162,7 @@ public sealed class ApiKeyStore
 
         // A revoked key pushed again must not lock out the account's current key.
         await using var revokeOthers = new NpgsqlCommand(
-            "UPDATE platform.api_keys SET revoked_at = now() WHERE scope = $1 AND key_id <> $2 AND revoked_at IS NULL AND NOT $3 RETURNING key_id",
+            "UPDATE security.api_keys SET revoked_at = now() WHERE scope = $1 AND key_id <> $2 AND revoked_at IS NULL AND NOT $3 RETURNING key_id",
             connection,
             transaction);
         revokeOthers.Parameters.Add(new NpgsqlParameter { Value = scope });
@@ -228,7 +202,7 @@ public sealed class ApiKeyStore
     public async Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken = default)
     {
         await using var command = _dataSource.CreateCommand(
-            "UPDATE platform.api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL");
+            "UPDATE security.api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL");
         command.Parameters.Add(new NpgsqlParameter { Value = keyId });
         var revoked = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
         _cache.TryRemove(keyId, out _);
@@ -266,7 +240,7 @@ public sealed class ApiKeyStore
     {
         await using var command = _dataSource.CreateCommand(
             """
-            SELECT hash, scope, name, key_id FROM platform.api_keys
+            SELECT hash, scope, name, key_id FROM security.api_keys
             WHERE (key_id = $1 OR (hash = $2 AND key_id LIKE 'sha256:%')) AND revoked_at IS NULL
             ORDER BY key_id = $1 DESC LIMIT 1
             """);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using DistortSignals.Platform.Postgres.Migrations;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
@@ -31,6 +32,7 @@ public static class PlatformSecurityExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<WebSocketTokens>();
+        services.AddSchemaMigrations(SecurityMigrations.Schema, SecurityMigrations.All);
         services.AddHostedService<ApiKeyBootstrap>();
 
         services.AddProblemDetails();

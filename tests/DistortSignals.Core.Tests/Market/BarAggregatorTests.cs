@@ -226,15 +226,29 @@ public class BarAggregatorTests
     }
 
     [Fact]
-    public void A_snapshot_lists_the_folded_minutes_of_the_forming_bar()
+    public void A_snapshot_lists_the_folded_minutes_of_the_forming_bar_as_runs()
     {
         var aggregator = new BarAggregator("EURUSD", Timeframe.M15);
-        Feed(aggregator, M1("10:14", 1.1, 1.1, 1.1, 1.1, 1, 1), M1("10:02", 1.1, 1.1, 1.1, 1.1, 1, 1));
+        Feed(aggregator, M1("10:14", 1.1, 1.1, 1.1, 1.1, 1, 1), M1("10:02", 1.1, 1.1, 1.1, 1.1, 1, 1), M1("10:03", 1.1, 1.1, 1.1, 1.1, 1, 1), M1("10:04", 1.1, 1.1, 1.1, 1.1, 1, 1));
 
         var snapshot = aggregator.Snapshot();
 
-        Assert.Equal([T("10:02"), T("10:14")], snapshot.FoldedMinutes);
+        Assert.Equal([new MinuteRun(T("10:02"), 3), new MinuteRun(T("10:14"), 1)], snapshot.FoldedRuns);
+        Assert.Equal([T("10:02"), T("10:03"), T("10:04"), T("10:14")], snapshot.FoldedMinutes());
         Assert.Equal(T("10:00"), snapshot.ClosedBefore);
+    }
+
+    [Fact]
+    public void A_whole_day_of_minutes_in_order_is_one_run()
+    {
+        var aggregator = new BarAggregator("EURUSD", Timeframe.D1);
+        var day = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
+        for (var minute = 0; minute < 1439; minute++)
+        {
+            aggregator.Add(new Bar("EURUSD", Timeframe.M1, day.AddMinutes(minute), 1.1, 1.1, 1.1, 1.1, 1, 1));
+        }
+
+        Assert.Equal([new MinuteRun(day, 1439)], aggregator.Snapshot().FoldedRuns);
     }
 
     [Fact]
@@ -243,7 +257,9 @@ public class BarAggregatorTests
         var forming = Higher(Timeframe.M5, "10:05", 1.1, 1.1, 1.1, 1.1, 1, 1);
 
         Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [], 0, 0)));
-        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [T("10:11")], 0, 0)));
-        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), null, [T("10:06")], 0, 0)));
+        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:11"), 1)], 0, 0)));
+        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:08"), 3)], 0, 0)));
+        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:06"), 0)], 0, 0)));
+        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), null, [new MinuteRun(T("10:06"), 1)], 0, 0)));
     }
 }

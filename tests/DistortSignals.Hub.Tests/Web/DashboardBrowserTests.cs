@@ -11,7 +11,7 @@ public sealed class DashboardBrowserTests
     private const string ScreenshotPath = "/tmp/distortsignals-hub-dashboard.png";
 
     [Fact]
-    public async Task Dashboard_shows_bars_signals_and_account_changes_as_they_arrive()
+    public async Task Dashboard_shows_the_recent_history_then_bars_signals_and_account_changes_as_they_arrive()
     {
         Assert.True(File.Exists(ChromiumPath),
             $"Chromium is needed at {ChromiumPath} for the dashboard test: install it with `apt-get update && apt-get install -y chromium`");
@@ -25,8 +25,15 @@ public sealed class DashboardBrowserTests
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
 
+        for (var i = 0; i < 3; i++)
+        {
+            await server.PublishAsync(Topics.Bars, HubTestEvents.Bar("GBPUSD", i, 1.27m + 0.001m * i));
+        }
+
         await page.GotoAsync(server.Address + "?key=" + Uri.EscapeDataString(server.ReaderKey));
         await Expect(page.Locator("#status")).ToHaveAttributeAsync("data-state", "live");
+        await Expect(page.Locator(".chart[data-symbol='GBPUSD'] canvas")).ToHaveAttributeAsync("data-bars", "3");
+        await Expect(page.Locator("#notice")).ToBeHiddenAsync();
 
         for (var i = 0; i < 40; i++)
         {

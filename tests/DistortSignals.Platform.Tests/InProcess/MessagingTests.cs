@@ -5,6 +5,7 @@ using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
 using DistortSignals.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace DistortSignals.Platform.Tests.InProcess;
@@ -35,6 +36,50 @@ public sealed class MessagingTests
         Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.outbox WHERE id = 'fill-1' AND sent_at IS NOT NULL"));
         Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.effects WHERE consumer = 'ledger' AND event_id = 'fill-1' AND subject = 'acct-1'"));
         Assert.Equal(2, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id = 'fill-1'"));
+    }
+
+    [Fact]
+    public async Task Handled_event_records_past_the_retention_are_pruned_and_recent_ones_kept()
+    {
+        await using var platform = await StartAsync(start: false, subscriptions: new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger")));
+        await platform.ExecuteAsync("""
+            INSERT INTO orders.handled_events (consumer, topic, event_id, handled_at) VALUES
+                ('ledger', 'fills', 'old', now() - interval '8 days'),
+                ('ledger', 'fills', 'recent', now() - interval '6 days'),
+                ('ledger', 'fills', 'new', now())
+            """);
+
+        var deleted = await platform.Get<IEnumerable<IHostedService>>().OfType<HandledEventsPruner>().Single().PruneAsync(CancellationToken.None);
+
+        Assert.Equal(1, deleted);
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id = 'old'"));
+        Assert.Equal(2, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id IN ('recent', 'new')"));
+    }
+
+    [Fact]
+    public async Task Stopping_waits_for_a_handler_in_flight_and_keeps_its_effect()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var record = RecordEffect("ledger");
+        await using var platform = await StartAsync(new EventSubscription("ledger", Schema, Topic, async (cloudEvent, transaction, cancellationToken) =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+            return await record(cloudEvent, transaction, cancellationToken);
+        }));
+        await AddToOutboxAsync(platform, Fill("fill-1", "acct-1"));
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var dispatcher = platform.Get<DeliveryDispatcher>();
+        var stopping = dispatcher.StopAsync(CancellationToken.None);
+        var stoppedEarly = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromMilliseconds(300))) == stopping;
+        release.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(stoppedEarly, "the dispatcher stopped while a handler was still running");
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.effects WHERE event_id = 'fill-1'"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
     }
 
     [Fact]

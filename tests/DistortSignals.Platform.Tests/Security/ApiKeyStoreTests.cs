@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Postgres.Migrations;
 using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
 using Microsoft.Extensions.Options;
@@ -14,20 +15,48 @@ public sealed class ApiKeyStoreTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
-        await ApiKeyStore.EnsureSchemaAsync(_dataSource);
+        await MigrationRunner.RunAsync(_dataSource, SecurityMigrations.Schema, SecurityMigrations.All, default);
         _keys = new ApiKeyStore(_dataSource, Options.Create(new PlatformSecurityOptions()), _clock);
     }
 
     public Task DisposeAsync() => _dataSource.DisposeAsync().AsTask();
 
     [Fact]
-    public async Task Ensuring_the_schema_again_and_concurrently_keeps_the_keys()
+    public async Task Migrating_again_and_concurrently_keeps_the_keys()
     {
         var created = await _keys.CreateAsync(Scopes.Reader, "survivor");
 
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ApiKeyStore.EnsureSchemaAsync(_dataSource)));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => MigrationRunner.RunAsync(_dataSource, SecurityMigrations.Schema, SecurityMigrations.All, default)));
 
         Assert.NotNull(await _keys.ValidateAsync(created.Secret));
+    }
+
+    [Fact]
+    public async Task Keys_of_a_host_from_before_the_migrations_move_with_their_table()
+    {
+        await using var old = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
+        await using (var create = old.CreateCommand("""
+            CREATE SCHEMA platform;
+            CREATE TABLE platform.api_keys (
+                key_id text PRIMARY KEY, hash bytea NOT NULL CHECK (octet_length(hash) = 32), scope text NOT NULL,
+                name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), revoked_at timestamptz)
+            """))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var secret = ApiKeySecret.Generate();
+        await using (var insert = old.CreateCommand("INSERT INTO platform.api_keys (key_id, hash, scope, name) VALUES ($1, $2, 'admin', 'old admin')"))
+        {
+            insert.Parameters.Add(new() { Value = ApiKeySecret.KeyIdOf(secret) });
+            insert.Parameters.Add(new() { Value = ApiKeySecret.Hash(secret) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await MigrationRunner.RunAsync(old, SecurityMigrations.Schema, SecurityMigrations.All, default);
+
+        var keys = new ApiKeyStore(old, Options.Create(new PlatformSecurityOptions()), _clock);
+        Assert.Equal("old admin", (await keys.ValidateAsync(secret))?.Name);
     }
 
     [Fact]
@@ -61,7 +90,7 @@ public sealed class ApiKeyStoreTests : IAsyncLifetime
     {
         var created = await _keys.CreateAsync(Scopes.Reader, "dashboard");
 
-        await using var command = _dataSource.CreateCommand("SELECT * FROM platform.api_keys WHERE key_id = $1");
+        await using var command = _dataSource.CreateCommand("SELECT * FROM security.api_keys WHERE key_id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = created.KeyId });
         await using var reader = await command.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
@@ -85,7 +114,7 @@ public sealed class ApiKeyStoreTests : IAsyncLifetime
         Assert.Equal(first, second);
         Assert.False(second.Revoked);
         Assert.Equal(Scopes.Admin, (await _keys.ValidateAsync(secret))?.Scope);
-        await using var count = _dataSource.CreateCommand("SELECT count(*) FROM platform.api_keys WHERE key_id = $1");
+        await using var count = _dataSource.CreateCommand("SELECT count(*) FROM security.api_keys WHERE key_id = $1");
         count.Parameters.Add(new NpgsqlParameter { Value = first.KeyId });
         Assert.Equal(1L, await count.ExecuteScalarAsync());
     }
@@ -131,7 +160,7 @@ public sealed class ApiKeyStoreTests : IAsyncLifetime
     {
         var created = await _keys.CreateAsync(Scopes.Reader, "cached");
         Assert.NotNull(await _keys.ValidateAsync(created.Secret));
-        await using (var revokeElsewhere = _dataSource.CreateCommand("UPDATE platform.api_keys SET revoked_at = now() WHERE key_id = $1"))
+        await using (var revokeElsewhere = _dataSource.CreateCommand("UPDATE security.api_keys SET revoked_at = now() WHERE key_id = $1"))
         {
             revokeElsewhere.Parameters.Add(new NpgsqlParameter { Value = created.KeyId });
             await revokeElsewhere.ExecuteNonQueryAsync();

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using DistortSignals.Platform.Accounts;
 using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -54,7 +55,8 @@ public sealed class SecurityTestHost : IAsyncDisposable
     public NpgsqlDataSource DataSource => _dataSource;
 
     /// <param name="onKestrel">Serve on real Kestrel at a free loopback port instead of TestServer.</param>
-    public static async Task<SecurityTestHost> StartAsync(IDictionary<string, string?>? settings = null, bool onKestrel = false)
+    /// <param name="services">Registers more services, for example the account configuration sinks a test watches.</param>
+    public static async Task<SecurityTestHost> StartAsync(IDictionary<string, string?>? settings = null, bool onKestrel = false, Action<IServiceCollection>? services = null)
     {
         var dataSource = NpgsqlDataSource.Create(await TestPostgres.CreateDatabaseAsync());
         var logs = new CapturedLogs();
@@ -74,12 +76,14 @@ public sealed class SecurityTestHost : IAsyncDisposable
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddPlatformSecurity(builder.Configuration);
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseWebSockets();
         app.UsePlatformSecurity();
         MapModuleStandIns(app);
         SecurityEndpoints.Map(app);
+        AccountConfigurationEndpoints.Map(app);
         try
         {
             await app.StartAsync();

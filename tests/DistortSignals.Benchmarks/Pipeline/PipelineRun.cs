@@ -1,0 +1,345 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using DistortSignals.Core.Market;
+using DistortSignals.Host.Run;
+using DistortSignals.Platform.Postgres;
+using DistortSignals.Platform.Resources;
+using DistortSignals.Platform.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace DistortSignals.Benchmarks.Pipeline;
+
+/// <summary>
+/// The one-process host under load, measured from outside through its HTTP and WebSocket APIs: a private
+/// PostgreSQL with durable settings, every role composed as `distortsignals run` composes them, an M1
+/// strategy on <see cref="Symbols"/> symbols, no feed. Latencies are distributions (p50, p99), which
+/// BenchmarkDotNet's per-operation means do not give, hence a harness of its own:
+/// <list type="bullet">
+/// <item><c>throughput</c>: ticks posted in 2,000-tick batches as fast as the API answers by one poster per group of five symbols, then the
+/// time until the signals role has taken every M1 bar they closed: ticks/s through ingest, bars and signals.</item>
+/// <item><c>latency</c>: ticks at a fixed rate below saturation; for each M1 bar and each signal a WebSocket
+/// client receives, the time from the acceptance (the 200) of the batch whose tick closed the bar.</item>
+/// <item><c>fanout</c>: the same at a fixed rate with many WebSocket clients on the bars channel: deliveries per
+/// second over all clients and the same acceptance-to-receipt latency per delivery.</item>
+/// </list>
+/// </summary>
+internal static class PipelineRun
+{
+    private const int TicksPerMinute = 10;
+
+    private static readonly string[] Symbols =
+    [
+        "EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCAD", "USDCHF", "NZDUSD", "EURGBP", "EURJPY", "GBPJPY",
+        "AUDJPY", "EURAUD", "EURCHF", "GBPCHF", "CADJPY", "AUDNZD", "EURCAD", "GBPAUD", "CHFJPY", "NZDJPY",
+    ];
+
+    /// <summary>Far in the past, so that only ticks close bars and never the wall-clock watermark.</summary>
+    private static readonly DateTimeOffset MarketStart = new(2025, 6, 2, 0, 0, 0, TimeSpan.Zero);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var mode = args.ElementAtOrDefault(0) ?? "";
+        var seconds = Option(args, "--seconds", 30);
+        var rate = Option(args, "--rate", 2000);
+        var clients = Option(args, "--clients", 500);
+        if (mode is not ("throughput" or "latency" or "fanout"))
+        {
+            await Console.Error.WriteLineAsync("usage: pipeline throughput|latency|fanout [--seconds N] [--rate TICKS_PER_S] [--clients N]");
+            return 2;
+        }
+
+        await using var cluster = await PrivatePostgresCluster.StartAsync();
+        await using var host = await StartHostAsync(cluster.ConnectionString);
+        Console.WriteLine($"pipeline {mode}: {Symbols.Length} symbols, {TicksPerMinute} ticks per market minute, host at {host.Address}");
+        switch (mode)
+        {
+            case "throughput":
+                await ThroughputAsync(host, seconds);
+                break;
+            case "latency":
+                await LatencyAsync(host, seconds, rate, clients: 1, channels: ["bars", "signals"]);
+                break;
+            default:
+                await LatencyAsync(host, seconds, rate, clients, channels: ["bars"]);
+                break;
+        }
+
+        return 0;
+    }
+
+    private static async Task ThroughputAsync(RunningHost host, int seconds)
+    {
+        const int posters = 4;
+        var groups = Symbols.Chunk(Symbols.Length / posters).ToArray();
+        var stop = Stopwatch.StartNew();
+        var accepted = new long[groups.Length];
+        var minutes = new int[groups.Length];
+        await Task.WhenAll(groups.Select((group, i) => Task.Run(async () =>
+        {
+            var feed = new TickFeed(group);
+            while (stop.Elapsed < TimeSpan.FromSeconds(seconds))
+            {
+                accepted[i] += await host.PostTicksAsync(feed.NextMinutes(40));
+            }
+
+            minutes[i] = feed.Minutes;
+        })));
+        var posted = stop.Elapsed;
+
+        // Every symbol's last minute is still forming; every earlier one is a closed M1 bar the signals role stores.
+        var expectedBars = groups.Select((group, i) => (long)group.Length * (minutes[i] - 1)).Sum();
+        while (await host.CountAsync("SELECT count(*) FROM signals.bars WHERE timeframe = 'M1'") < expectedBars)
+        {
+            await Task.Delay(100);
+        }
+
+        var processed = stop.Elapsed;
+        var ticks = accepted.Sum();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ticks accepted {ticks:N0} in {posted.TotalSeconds:F1} s: {ticks / posted.TotalSeconds:N0} ticks/s through ingest"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"all {expectedBars:N0} M1 bars taken by the signals role after {processed.TotalSeconds:F1} s: {ticks / processed.TotalSeconds:N0} ticks/s through ingest, bars and signals"));
+    }
+
+    private static async Task LatencyAsync(RunningHost host, int seconds, int rate, int clients, string[] channels)
+    {
+        var accepted = new ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long>();
+        var latencies = new ConcurrentDictionary<string, ConcurrentBag<double>>();
+        using var stop = new CancellationTokenSource();
+        var sockets = new List<ClientWebSocket>();
+        for (var i = 0; i < clients; i++)
+        {
+            sockets.Add(await host.SubscribeAsync(channels));
+        }
+
+        var receivers = sockets.Select(socket => Task.Run(() => ReceiveAsync(socket, accepted, latencies, stop.Token))).ToList();
+        var feed = new TickFeed(Symbols);
+        var batchTicks = Symbols.Length * TicksPerMinute / 2;
+        var interval = TimeSpan.FromSeconds((double)batchTicks / rate);
+        var clock = Stopwatch.StartNew();
+        var batches = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
+        {
+            var batch = feed.NextHalfMinute();
+            await host.PostTicksAsync(batch);
+            var now = Stopwatch.GetTimestamp();
+            foreach (var opening in batch.Where(t => t.Time.Second == 0 && t.Time == FirstTickOf(t.Time)))
+            {
+                accepted.TryAdd((opening.Symbol, opening.Time), now);
+            }
+
+            batches++;
+            var next = interval * batches;
+            if (next > clock.Elapsed)
+            {
+                await Task.Delay(next - clock.Elapsed);
+            }
+        }
+
+        var sent = clock.Elapsed;
+
+        // What is still in flight arrives within a second or two; then the clients close.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await stop.CancelAsync();
+        await Task.WhenAll(receivers);
+        foreach (var socket in sockets)
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{batches * batchTicks:N0} ticks at {batches * batchTicks / sent.TotalSeconds:N0} ticks/s for {sent.TotalSeconds:F0} s, {clients} WebSocket client(s) on {string.Join(", ", channels)}"));
+        foreach (var (kind, values) in latencies.OrderBy(l => l.Key, StringComparer.Ordinal))
+        {
+            var sorted = values.Order().ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{kind}: {sorted.Length:N0} deliveries ({sorted.Length / sent.TotalSeconds:N0}/s), acceptance to receipt p50 {Percentile(sorted, 0.50):F1} ms, p99 {Percentile(sorted, 0.99):F1} ms, max {sorted.LastOrDefault():F1} ms"));
+        }
+    }
+
+    /// <summary>The feed's first tick of each market minute is at second 0.</summary>
+    private static DateTimeOffset FirstTickOf(DateTimeOffset time) => new(time.Year, time.Month, time.Day, time.Hour, time.Minute, 0, TimeSpan.Zero);
+
+    private static async Task ReceiveAsync(
+        ClientWebSocket socket,
+        ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long> accepted,
+        ConcurrentDictionary<string, ConcurrentBag<double>> latencies,
+        CancellationToken stop)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var message = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(buffer, stop);
+                    message.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+
+                var received = Stopwatch.GetTimestamp();
+                using var json = JsonDocument.Parse(message.ToArray());
+                if (json.RootElement.GetProperty("type").GetString() != "event")
+                {
+                    continue;
+                }
+
+                var channel = json.RootElement.GetProperty("channel").GetString()!;
+                var data = json.RootElement.GetProperty("event").GetProperty("data");
+                var symbol = data.GetProperty("symbol").GetString()!;
+                var timeframe = data.GetProperty("timeframe").GetString();
+                var closedBy = channel == "signals"
+                    ? data.GetProperty("barTime").GetDateTimeOffset().AddMinutes(1)
+                    : data.GetProperty("closeTime").GetDateTimeOffset();
+                if (timeframe == "M1" && accepted.TryGetValue((symbol, closedBy), out var acceptedAt))
+                {
+                    latencies.GetOrAdd($"{channel} (M1)", _ => []).Add(Stopwatch.GetElapsedTime(acceptedAt, received).TotalMilliseconds);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static async Task<RunningHost> StartHostAsync(string connectionString)
+    {
+        var resources = Directory.CreateTempSubdirectory("ds-pipeline-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(resources, "bench-m1.yaml"), $"""
+            apiVersion: trading.distortsignals.io/v1alpha1
+            kind: TradingStrategy
+            metadata:
+              name: bench-m1
+            spec:
+              symbols: [{string.Join(", ", Symbols)}]
+              timeframe: M1
+              weights: {"{momentum: 0.5, meanReversion: 0.25, breakout: 0.25}"}
+              minStrength: 0.3
+              indicators: {"{emaFast: 5, emaSlow: 12, rsi: 7, bollinger: 10, atr: 7, adx: 7, donchian: 10, volume: 10, atrPercentile: 20}"}
+            """);
+        var builder = PlatformHost.CreateBuilder(new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Resources"] = resources,
+            ["Postgres:ConnectionString"] = connectionString,
+            ["Feed:Mode"] = "none",
+            ["Security:RateLimit:Burst"] = "1000000",
+            ["Security:RateLimit:TokensPerPeriod"] = "1000000",
+            ["Hub:ClientQueueSize"] = "100000",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        var settings = builder.Configuration.Get<HostSettings>()!;
+        var app = PlatformHost.Build(builder, settings, PlatformHost.Modules(settings), ResourceSet.LoadFolder(resources), connectionString);
+        await app.StartAsync();
+        var keys = app.Services.GetRequiredService<ApiKeyStore>();
+        return new RunningHost(
+            app,
+            new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()),
+            (await keys.CreateAsync(Scopes.Ingest, "pipeline")).Secret,
+            (await keys.CreateAsync(Scopes.Reader, "pipeline")).Secret,
+            app.Services.GetRequiredService<NpgsqlDataSource>());
+    }
+
+    /// <summary>Ticks of several symbols in market-time order: <see cref="TicksPerMinute"/> per symbol per minute, at whole 6-second steps.</summary>
+    private sealed class TickFeed(IReadOnlyList<string> symbols)
+    {
+        private readonly SyntheticMarket[] _markets = [.. symbols.Select((s, i) => new SyntheticMarket(s, 1.0 + i * 0.1, (ulong)(i + 1)))];
+        private DateTimeOffset _next = MarketStart;
+
+        public int Minutes { get; private set; }
+
+        public List<Tick> NextHalfMinute() => Next(TicksPerMinute / 2);
+
+        public List<Tick> NextMinutes(int minutes) => Next(TicksPerMinute * minutes);
+
+        private List<Tick> Next(int steps)
+        {
+            var ticks = new List<Tick>(steps * _markets.Length);
+            for (var step = 0; step < steps; step++)
+            {
+                ticks.AddRange(_markets.Select(m => m.NextTick(_next, TicksPerMinute, 0.0002, "bench")));
+                _next = _next.AddSeconds(60 / TicksPerMinute);
+                if (_next.Second == 0)
+                {
+                    Minutes++;
+                }
+            }
+
+            return ticks;
+        }
+    }
+
+    private sealed class RunningHost(WebApplication app, Uri address, string ingestKey, string readerKey, NpgsqlDataSource database) : IAsyncDisposable
+    {
+        private readonly HttpClient _client = new() { BaseAddress = address };
+
+        public Uri Address => address;
+
+        /// <summary>Posts one batch; returns how many ticks were accepted, failing on anything but 200.</summary>
+        public async Task<int> PostTicksAsync(IReadOnlyList<Tick> ticks)
+        {
+            var body = new StringBuilder();
+            foreach (var tick in ticks)
+            {
+                body.Append(CultureInfo.InvariantCulture,
+                    $"{{\"symbol\":\"{tick.Symbol}\",\"time\":\"{tick.Time:yyyy-MM-ddTHH:mm:ssZ}\",\"bid\":{tick.Bid},\"ask\":{tick.Ask},\"volume\":{tick.Volume}}}\n");
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/ticks") { Content = new StringContent(body.ToString(), Encoding.UTF8, "application/x-ndjson") };
+            request.Headers.Add(ApiKeyAuthenticationHandler.HeaderName, ingestKey);
+            using var response = await _client.SendAsync(request);
+            var answer = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"POST /api/v1/ticks answered {(int)response.StatusCode}: {answer}");
+            }
+
+            return JsonDocument.Parse(answer).RootElement.GetProperty("accepted").GetInt32();
+        }
+
+        public async Task<ClientWebSocket> SubscribeAsync(string[] channels)
+        {
+            var socket = new ClientWebSocket();
+            socket.Options.SetRequestHeader(ApiKeyAuthenticationHandler.HeaderName, readerKey);
+            await socket.ConnectAsync(new Uri($"ws://{address.Authority}/ws"), CancellationToken.None);
+            var subscribe = JsonSerializer.SerializeToUtf8Bytes(new { type = "subscribe", channels });
+            await socket.SendAsync(subscribe, WebSocketMessageType.Text, true, CancellationToken.None);
+            return socket;
+        }
+
+        public async Task<long> CountAsync(string sql)
+        {
+            await using var command = database.CreateCommand(sql);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
