@@ -1,3 +1,4 @@
+using DistortSignals.Gateway;
 using DistortSignals.Hub;
 using DistortSignals.Ingest;
 using DistortSignals.Platform.Hosting;
@@ -15,6 +16,7 @@ internal static class ModuleCatalog
     {
         ["ingest"] = () => new IngestModule(),
         ["signals"] = () => new SignalsModule(),
+        ["gateway"] = () => new GatewayModule(),
         ["hub"] = () => new HubModule(),
     };
 

@@ -26,5 +26,8 @@ public static class SecurityMigrations
                 END IF;
             END $$;
             """),
+
+        // EA keys pushed by the operator are known only by their hash (ApiKeyStore.ImportEaKeyHashAsync) and found by it.
+        new(2, "api keys by hash", "CREATE INDEX api_keys_hash ON api_keys (hash);"),
     ];
 }

@@ -120,6 +120,28 @@ public sealed class ApiKeyStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_ea_key_imported_by_hash_validates_and_replaces_the_accounts_older_key()
+    {
+        var older = ApiKeySecret.Generate();
+        var newer = ApiKeySecret.Generate();
+        var first = await _keys.ImportEaKeyHashAsync("paper-main", Convert.ToHexStringLower(ApiKeySecret.Hash(older)));
+        Assert.Equal(Scopes.ForAccount("paper-main"), (await _keys.ValidateAsync(older))?.Scope);
+        Assert.Equal(first.KeyId, (await _keys.ValidateAsync(older))?.KeyId);
+
+        var again = await _keys.ImportEaKeyHashAsync("paper-main", Convert.ToHexStringLower(ApiKeySecret.Hash(older)));
+        Assert.Equal(first, again);
+        var other = await _keys.CreateAsync(Scopes.ForAccount("mt5-demo"), "another account's EA");
+
+        await _keys.ImportEaKeyHashAsync("paper-main", Convert.ToHexStringLower(ApiKeySecret.Hash(newer)));
+        Assert.Null(await _keys.ValidateAsync(older));
+        Assert.Equal(Scopes.ForAccount("paper-main"), (await _keys.ValidateAsync(newer))?.Scope);
+        Assert.NotNull(await _keys.ValidateAsync(other.Secret));
+        Assert.True((await _keys.ImportEaKeyHashAsync("paper-main", Convert.ToHexStringLower(ApiKeySecret.Hash(older)))).Revoked);
+        Assert.NotNull(await _keys.ValidateAsync(newer));
+        Assert.Throws<ArgumentException>(() => _keys.ImportEaKeyHashAsync("paper-main", "abc").GetAwaiter().GetResult());
+    }
+
+    [Fact]
     public async Task A_revoked_key_stays_revoked_when_imported_again()
     {
         var secret = ApiKeySecret.Generate();
