@@ -80,6 +80,8 @@ public static class Program
             LeaseNamespace = NonEmpty(Environment.GetEnvironmentVariable("POD_NAMESPACE")) ?? connection.Namespace,
             Identity = NonEmpty(Environment.GetEnvironmentVariable("POD_NAME")) ?? Environment.MachineName,
             SignalsImage = NonEmpty(Environment.GetEnvironmentVariable("SIGNALS_IMAGE")) ?? new OperatorOptions().SignalsImage,
+            RiskAppId = NonEmpty(Environment.GetEnvironmentVariable("RISK_APP_ID")) ?? new OperatorOptions().RiskAppId,
+            GatewayAppId = NonEmpty(Environment.GetEnvironmentVariable("GATEWAY_APP_ID")) ?? new OperatorOptions().GatewayAppId,
         };
         using var http = new HttpClient();
         var roles = new DaprRoleClient(http, DaprRoleClient.DefaultSidecar(), Environment.GetEnvironmentVariable("DS_ADMIN_KEY"));

@@ -34,8 +34,8 @@ public sealed class BrokerAccountEndToEndTests : IAsyncLifetime
 
         await Eventually.UntilAsync("Ready", async () => Condition(await Account(), "Ready") == "True");
         var expected = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("ds_test-key-paper-main")));
-        Assert.Contains(h.Roles.Pushes, p => p.AppId == "risk" && p.Account == "paper-main" && p.Body["eaKeySha256"]!.GetValue<string>() == expected);
-        Assert.Contains(h.Roles.Pushes, p => p.AppId == "gateway" && p.Account == "paper-main" && p.Body["spec"]!["broker"]!.GetValue<string>() == "Paper");
+        Assert.Contains(h.Roles.Pushes, p => p.AppId == "distortsignals-risk" && p.Account == "paper-main" && p.Body["eaKeySha256"]!.GetValue<string>() == expected);
+        Assert.Contains(h.Roles.Pushes, p => p.AppId == "distortsignals-gateway" && p.Account == "paper-main" && p.Body["spec"]!["broker"]!.GetValue<string>() == "Paper");
         var account = await Account();
         Assert.Contains(BrokerAccountController.Finalizer, account!["metadata"]!["finalizers"]!.AsArray().Select(f => f!.GetValue<string>()));
         Assert.Equal("Closed", account["status"]!["circuitBreaker"]!["state"]!.GetValue<string>());

@@ -33,7 +33,7 @@ public sealed record OperatorOptions
 
     public int SignalsPort { get; init; } = 8080;
 
-    public string RiskAppId { get; init; } = "risk";
+    public string RiskAppId { get; init; } = "distortsignals-risk";
 
-    public string GatewayAppId { get; init; } = "gateway";
+    public string GatewayAppId { get; init; } = "distortsignals-gateway";
 }

@@ -100,7 +100,7 @@ public sealed class FakeRoles : IAsyncDisposable
         {
             case (["config"], "PUT"):
                 Pushes.Enqueue((appId, account, body!));
-                if (appId == "risk")
+                if (appId == "distortsignals-risk")
                 {
                     Accounts.TryAdd(account, new AccountStateSnapshot(
                         account, true, BreakerState.Closed, BreakerKind.None, null, null, null, 0, 0, 0, 0, null, 10_000, 10_000, 0, DateTimeOffset.UtcNow, true, 1));
