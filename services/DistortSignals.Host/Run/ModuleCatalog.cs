@@ -1,6 +1,7 @@
 using DistortSignals.Hub;
 using DistortSignals.Ingest;
 using DistortSignals.Platform.Hosting;
+using DistortSignals.Risk;
 using DistortSignals.Signals;
 
 namespace DistortSignals.Host.Run;
@@ -15,6 +16,7 @@ internal static class ModuleCatalog
     {
         ["ingest"] = () => new IngestModule(),
         ["signals"] = () => new SignalsModule(),
+        ["risk"] = () => new RiskModule(),
         ["hub"] = () => new HubModule(),
     };
 
