@@ -16,6 +16,7 @@ public sealed class BarProcessingTests
     public async Task A_trend_gives_its_signal_stored_once_and_published_through_the_outbox()
     {
         var strategy = Strategies.Named("trend", 1, 0, 0);
+        strategy = strategy with { Spec = strategy.Spec with { Accounts = ["paper-main", "mt5-demo"] } };
         var bars = new SeriesBuilder().Range(60).Trend(80, 0.3).Bars;
         var expected = Assert.Single(Strategies.Expected(strategy, bars));
         await using var host = await SignalsTestHost.StartAsync(SignalsTestHost.Resources(strategy));
@@ -28,6 +29,7 @@ public sealed class BarProcessingTests
         Assert.Equal(CloudEvent.TypeName(Topics.Events.SignalGenerated), published.Type);
         Assert.Equal(("signals", "TEST", expected.Time), (published.Source, published.Subject, published.Time));
         Assert.Equal(expected, published.ReadData<Signal>());
+        Assert.Equal(["paper-main", "mt5-demo"], published.Data.GetProperty("accounts").EnumerateArray().Select(a => a.GetString()));
         Assert.Equal(bars.Count, await host.CountAsync("SELECT count(*) FROM signals.bars"));
         Assert.Equal(1, await host.CountAsync($"SELECT count(*) FROM signals.signals WHERE strategy = 'trend' AND symbol = 'TEST' AND timeframe = 'H1' AND direction = 'Buy' AND bar_time = '{expected.BarTime:O}'"));
     }

@@ -1,6 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
+using DistortSignals.Platform;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Resources;
 using DistortSignals.Signals.Storage;
@@ -64,7 +66,8 @@ internal sealed partial class BarProcessor(
             foreach (var signal in signals)
             {
                 await SignalStore.InsertSignalAsync(transaction, signal, cancellationToken);
-                var generated = CloudEvent.Create(signal.Id, SignalStore.Schema, Topics.Events.SignalGenerated, signal.Symbol, signal.Time, signal);
+                var accounts = running.First(s => s.Name == signal.Strategy).Spec.Accounts;
+                var generated = CloudEvent.Create(signal.Id, SignalStore.Schema, Topics.Events.SignalGenerated, signal.Symbol, signal.Time, WithAccounts(signal, accounts));
                 await outbox.AddAsync(transaction, SignalStore.Schema, Topics.Signals, generated, cancellationToken);
             }
 
@@ -81,6 +84,17 @@ internal sealed partial class BarProcessor(
             engines.Discard(running, bar.Symbol);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The event data: the signal's own fields plus <c>accounts</c>, the strategy's BrokerAccounts that the risk role
+    /// decides for. Added beside the signal's fields so that readers of the plain signal keep working.
+    /// </summary>
+    internal static JsonObject WithAccounts(Signal signal, IReadOnlyList<string> accounts)
+    {
+        var data = JsonSerializer.SerializeToNode(signal, PlatformJson.Options)!.AsObject();
+        data["accounts"] = JsonSerializer.SerializeToNode(accounts, PlatformJson.Options);
+        return data;
     }
 
     /// <summary>The event's bar when it is one the engines can take; null with the reason otherwise.</summary>

@@ -1,0 +1,126 @@
+using DistortSignals.Core.Accounts;
+using DistortSignals.Core.Execution;
+using DistortSignals.Core.Strategies;
+
+namespace DistortSignals.Core.Risk;
+
+/// <summary>
+/// Books what happens to an account into its <see cref="AccountRiskState"/>: directives sent, fills, rejections,
+/// cancellations, prices and heartbeats. Money is in the account currency through the instrument's pip value:
+/// a price move of one pip on one lot is worth <see cref="InstrumentSpec.PipValuePerLot"/>.
+/// </summary>
+public static class AccountLedger
+{
+    /// <summary>The money result of a move from <paramref name="entry"/> to <paramref name="exit"/> on <paramref name="lots"/>.</summary>
+    public static double Pnl(InstrumentSpec instrument, SignalDirection direction, double entry, double exit, double lots) =>
+        (exit - entry) * Sign(direction) / instrument.PipSize * instrument.PipValuePerLot * lots;
+
+    /// <summary>The notional value of <paramref name="lots"/> at <paramref name="price"/> in the account currency: lots x (pip value / pip size) x price.</summary>
+    public static double Notional(InstrumentSpec instrument, double lots, double price) =>
+        lots * instrument.PipValuePerLot / instrument.PipSize * price;
+
+    public static AccountRiskState AddPending(AccountRiskState state, PendingOrder order) =>
+        state with { Pending = [.. state.Pending.Where(p => p.DirectiveId != order.DirectiveId), order] };
+
+    /// <summary>A directive that finished without a fill (cancelled, expired, rejected, failed) leaves the pending exposure.</summary>
+    public static AccountRiskState DropPending(AccountRiskState state, string directiveId) =>
+        state.Pending.Any(p => p.DirectiveId == directiveId)
+            ? state with { Pending = [.. state.Pending.Where(p => p.DirectiveId != directiveId)] }
+            : state;
+
+    /// <summary>
+    /// Books an execution report: a rejection or failure counts as a broker error; a fill resets that count, opens
+    /// or adds to the symbol's position (Open) or closes it (Close), realising P&amp;L and counting wins and losses.
+    /// </summary>
+    public static AccountRiskState ApplyExecution(AccountRiskState state, ExecutionReported report, RiskProfile profile, DateTimeOffset now)
+    {
+        var directive = report.Directive;
+        state = DropPending(state, directive.Id);
+        if (report.Outcome is ExecutionOutcome.Rejected or ExecutionOutcome.Failed)
+        {
+            return state with { ConsecutiveBrokerErrors = state.ConsecutiveBrokerErrors + 1 };
+        }
+
+        state = state with { ConsecutiveBrokerErrors = 0 };
+        var instrument = profile.Instrument(directive.Symbol);
+        var price = report.Price ?? directive.Price ?? state.LastPrices.GetValueOrDefault(directive.Symbol);
+        if (instrument is null || report.FilledVolume <= 0 || price <= 0)
+        {
+            return state;
+        }
+
+        state = WithPrice(state, directive.Symbol, price);
+        var direction = directive.Side == OrderSide.Buy ? SignalDirection.Buy : SignalDirection.Sell;
+        var position = state.Positions.FirstOrDefault(p => p.Symbol == directive.Symbol);
+        if (directive.Action == DirectiveAction.Open)
+        {
+            var opened = position is { } held && held.Direction == direction
+                ? held with
+                {
+                    Lots = held.Lots + report.FilledVolume,
+                    EntryPrice = (held.EntryPrice * held.Lots + price * report.FilledVolume) / (held.Lots + report.FilledVolume),
+                }
+                : new OpenPosition(directive.Symbol, direction, report.FilledVolume, price, report.ExecutedAt, directive.Id);
+            return Remark(state with { Positions = [.. state.Positions.Where(p => p.Symbol != directive.Symbol), opened] }, profile);
+        }
+
+        if (position is null || position.Direction == direction)
+        {
+            return Remark(state, profile);
+        }
+
+        var closedLots = Math.Min(position.Lots, report.FilledVolume);
+        var pnl = Pnl(instrument, position.Direction, position.EntryPrice, price, closedLots);
+        var remaining = position.Lots - closedLots;
+        var positions = state.Positions.Where(p => p.Symbol != directive.Symbol).ToList();
+        if (remaining > instrument.LotStep / 2)
+        {
+            positions.Add(position with { Lots = remaining });
+        }
+
+        var trade = new ClosedTrade(directive.Symbol, pnl, position.OpenedAt, report.ExecutedAt);
+        state = state with
+        {
+            Positions = positions,
+            RealizedPnl = state.RealizedPnl + pnl,
+            RealizedSinceHeartbeat = state.RealizedSinceHeartbeat + pnl,
+            ClosedTrades = [.. state.ClosedTrades.Skip(Math.Max(0, state.ClosedTrades.Count + 1 - AccountRiskState.MaxClosedTrades)), trade],
+            ConsecutiveLosses = pnl < 0 ? state.ConsecutiveLosses + 1 : 0,
+            Breaker = Breakers.AfterTrade(state.Breaker, pnl, profile, now),
+        };
+        return Remark(state, profile);
+    }
+
+    /// <summary>A closing price of <paramref name="symbol"/>: open positions in it are marked to it.</summary>
+    public static AccountRiskState ApplyPrice(AccountRiskState state, string symbol, double price, RiskProfile profile) =>
+        Remark(WithPrice(state, symbol, price), profile);
+
+    /// <summary>The terminal's figures replace the computed equity and balance.</summary>
+    public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat) => state with
+    {
+        HeartbeatEquity = heartbeat.Equity,
+        HeartbeatBalance = heartbeat.Balance,
+        RealizedSinceHeartbeat = 0,
+    };
+
+    private static AccountRiskState WithPrice(AccountRiskState state, string symbol, double price) =>
+        state.LastPrices.TryGetValue(symbol, out var known) && known == price
+            ? state
+            : state with { LastPrices = new Dictionary<string, double>(state.LastPrices) { [symbol] = price } };
+
+    private static AccountRiskState Remark(AccountRiskState state, RiskProfile profile)
+    {
+        var unrealized = 0.0;
+        foreach (var position in state.Positions)
+        {
+            if (profile.Instrument(position.Symbol) is { } instrument && state.LastPrices.TryGetValue(position.Symbol, out var price))
+            {
+                unrealized += Pnl(instrument, position.Direction, position.EntryPrice, price, position.Lots);
+            }
+        }
+
+        return state with { UnrealizedPnl = unrealized };
+    }
+
+    private static int Sign(SignalDirection direction) => direction == SignalDirection.Buy ? 1 : -1;
+}

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using DistortSignals.Core.Accounts;
+using DistortSignals.Core.Risk;
+using DistortSignals.Platform;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace DistortSignals.Risk.Storage;
+
+/// <summary>The risk schema's tables: the accounts with their spec and latest snapshot, the decisions and the audit of operations.</summary>
+internal sealed class RiskStore(NpgsqlDataSource database)
+{
+    public const string Schema = "risk";
+
+    public NpgsqlDataSource Database => database;
+
+    public async Task UpsertSpecAsync(string account, BrokerAccountSpec spec, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO risk.accounts (account, spec) VALUES (@account, @spec)
+            ON CONFLICT (account) DO UPDATE SET spec = excluded.spec, updated_at = now()
+            """, connection);
+        command.Parameters.AddWithValue("account", account);
+        command.Parameters.AddWithValue("spec", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(spec, PlatformJson.Options));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Writes the account's newest snapshot and the symbols it holds (so prices reach it), in the actor's transaction.</summary>
+    public static async Task SaveSnapshotAsync(NpgsqlTransaction transaction, AccountStateSnapshot snapshot, IEnumerable<string> symbols, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE risk.accounts SET snapshot = @snapshot, symbols = @symbols, updated_at = now()
+            WHERE account = @account AND (snapshot IS NULL OR (snapshot->>'sequence')::bigint <= @sequence)
+            """, transaction.Connection, transaction);
+        command.Parameters.AddWithValue("account", snapshot.Account);
+        command.Parameters.AddWithValue("snapshot", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(snapshot, PlatformJson.Options));
+        command.Parameters.AddWithValue("symbols", symbols.Distinct().ToArray());
+        command.Parameters.AddWithValue("sequence", snapshot.Sequence);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static async Task InsertDecisionAsync(NpgsqlTransaction transaction, RiskDecision decision, string? directiveId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO risk.decisions (id, account, signal_id, strategy, symbol, verdict, lots, directive_id, payload, decided_at)
+            VALUES (@id, @account, @signal, @strategy, @symbol, @verdict, @lots, @directive, @payload, @at)
+            ON CONFLICT (id) DO NOTHING
+            """, transaction.Connection, transaction);
+        command.Parameters.AddWithValue("id", decision.Id);
+        command.Parameters.AddWithValue("account", decision.Account);
+        command.Parameters.AddWithValue("signal", decision.SignalId);
+        command.Parameters.AddWithValue("strategy", decision.Strategy);
+        command.Parameters.AddWithValue("symbol", decision.Symbol);
+        command.Parameters.AddWithValue("verdict", decision.Verdict.ToString());
+        command.Parameters.AddWithValue("lots", decision.Lots);
+        command.Parameters.AddWithValue("directive", (object?)directiveId ?? DBNull.Value);
+        command.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(decision, PlatformJson.Options));
+        command.Parameters.AddWithValue("at", decision.DecidedAt);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static async Task InsertAuditAsync(NpgsqlTransaction transaction, string account, string action, object detail, Requester requester, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO risk.audit (account, action, detail, key_id, key_name) VALUES (@account, @action, @detail, @keyId, @keyName)",
+            transaction.Connection, transaction);
+        command.Parameters.AddWithValue("account", account);
+        command.Parameters.AddWithValue("action", action);
+        command.Parameters.AddWithValue("detail", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(detail, PlatformJson.Options));
+        command.Parameters.AddWithValue("keyId", (object?)requester.KeyId ?? DBNull.Value);
+        command.Parameters.AddWithValue("keyName", (object?)requester.KeyName ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> ExistsAsync(string account, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM risk.accounts WHERE account = @account)");
+        command.Parameters.AddWithValue("account", account);
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    /// <summary>The configured accounts among <paramref name="accounts"/>, in the transaction of a delivery.</summary>
+    public static async Task<List<string>> ConfiguredAsync(NpgsqlTransaction transaction, IReadOnlyList<string> accounts, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT account FROM risk.accounts WHERE account = ANY(@accounts) ORDER BY account", transaction.Connection, transaction);
+        command.Parameters.AddWithValue("accounts", accounts.ToArray());
+        return await ReadStringsAsync(command, cancellationToken);
+    }
+
+    /// <summary>The accounts holding a position in <paramref name="symbol"/>.</summary>
+    public static async Task<List<string>> HoldingAsync(NpgsqlTransaction transaction, string symbol, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT account FROM risk.accounts WHERE symbols @> ARRAY[@symbol] ORDER BY account", transaction.Connection, transaction);
+        command.Parameters.AddWithValue("symbol", symbol);
+        return await ReadStringsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Every configured account with its latest snapshot (null before its actor first ran).</summary>
+    public async Task<List<(string Account, AccountStateSnapshot? Snapshot)>> AccountsAsync(string? account, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT account, snapshot::text FROM risk.accounts WHERE @account::text IS NULL OR account = @account ORDER BY account");
+        command.Parameters.AddWithValue("account", NpgsqlDbType.Text, (object?)account ?? DBNull.Value);
+        var accounts = new List<(string, AccountStateSnapshot?)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            accounts.Add((reader.GetString(0), reader.IsDBNull(1) ? null : JsonSerializer.Deserialize<AccountStateSnapshot>(reader.GetString(1), PlatformJson.Options)));
+        }
+
+        return accounts;
+    }
+
+    public async Task<List<RiskDecision>> DecisionsAsync(string? account, string? verdict, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT payload::text FROM risk.decisions
+            WHERE (@account::text IS NULL OR account = @account) AND (@verdict::text IS NULL OR verdict = @verdict)
+            ORDER BY decided_at DESC, id LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("account", NpgsqlDbType.Text, (object?)account ?? DBNull.Value);
+        command.Parameters.AddWithValue("verdict", NpgsqlDbType.Text, (object?)verdict ?? DBNull.Value);
+        command.Parameters.AddWithValue("limit", limit);
+        var decisions = new List<RiskDecision>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            decisions.Add(JsonSerializer.Deserialize<RiskDecision>(reader.GetString(0), PlatformJson.Options)!);
+        }
+
+        return decisions;
+    }
+
+    private static async Task<List<string>> ReadStringsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+}
+
+/// <summary>Who asked for an operation: the API key's id and name from the request's claims.</summary>
+internal sealed record Requester(string? KeyId, string? KeyName);

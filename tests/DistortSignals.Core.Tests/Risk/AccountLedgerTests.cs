@@ -1,0 +1,72 @@
+using DistortSignals.Core.Execution;
+using DistortSignals.Core.Risk;
+using DistortSignals.Core.Strategies;
+using static DistortSignals.Core.Tests.Risk.RiskFixtures;
+
+namespace DistortSignals.Core.Tests.Risk;
+
+/// <summary>Fills, rejections and prices booked into the state. EURUSD: 10 per pip and lot, pip 0.0001.</summary>
+public sealed class AccountLedgerTests
+{
+    private static ExecutionReported Report(string id, DirectiveAction action, OrderSide side, double volume, double? price, ExecutionOutcome outcome = ExecutionOutcome.Filled) => new(
+        "r-" + id,
+        new TradeDirective(id, "acct", "EURUSD", action, side, OrderType.Market, volume, 1.1, null, null, 10, 1, "DS:" + id, Now, Now.AddMinutes(1), "trend", "sig-1"),
+        outcome, 1, outcome == ExecutionOutcome.Filled ? volume : 0, price, 10009, null, Now, "t-1");
+
+    [Fact]
+    public void A_losing_round_trip_realises_its_loss_and_counts_it()
+    {
+        var profile = Profile();
+        var state = AccountLedger.AddPending(State(), new PendingOrder("d-1", "EURUSD", SignalDirection.Buy, DirectiveAction.Open, 0.2, 1.1, false));
+
+        var opened = AccountLedger.ApplyExecution(state, Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1), profile, Now);
+        var marked = AccountLedger.ApplyPrice(opened, "EURUSD", 1.105, profile);
+        var closed = AccountLedger.ApplyExecution(marked, Report("d-2", DirectiveAction.Close, OrderSide.Sell, 0.2, 1.095), profile, Now);
+
+        Assert.Empty(opened.Pending);
+        Assert.Equal(new OpenPosition("EURUSD", SignalDirection.Buy, 0.2, 1.1, Now, "d-1"), Assert.Single(opened.Positions));
+        Assert.Equal(100, marked.UnrealizedPnl, 6);   // +50 pips x 10 x 0.2
+        Assert.Equal(10_100, marked.Equity, 6);
+        Assert.Empty(closed.Positions);
+        Assert.Equal(-100, closed.RealizedPnl, 6);    // -50 pips x 10 x 0.2
+        Assert.Equal((0.0, 1), (closed.UnrealizedPnl, closed.ConsecutiveLosses));
+        Assert.Equal(9_900, closed.Equity, 6);
+        Assert.Equal(-100, Assert.Single(closed.ClosedTrades).Pnl, 6);
+    }
+
+    [Fact]
+    public void A_short_wins_when_the_price_falls_and_a_win_resets_the_loss_count()
+    {
+        var profile = Profile();
+        var opened = AccountLedger.ApplyExecution(State() with { ConsecutiveLosses = 3 }, Report("d-1", DirectiveAction.Open, OrderSide.Sell, 0.5, 1.1), profile, Now);
+
+        var closed = AccountLedger.ApplyExecution(opened, Report("d-2", DirectiveAction.Close, OrderSide.Buy, 0.5, 1.098), profile, Now);
+
+        Assert.Equal(100, closed.RealizedPnl, 6);   // 20 pips x 10 x 0.5
+        Assert.Equal(0, closed.ConsecutiveLosses);
+    }
+
+    [Fact]
+    public void Rejections_count_as_broker_errors_until_a_fill()
+    {
+        var profile = Profile();
+        var state = AccountLedger.AddPending(State(), new PendingOrder("d-1", "EURUSD", SignalDirection.Buy, DirectiveAction.Open, 0.2, 1.1, false));
+
+        var rejected = AccountLedger.ApplyExecution(state, Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.2, null, ExecutionOutcome.Rejected), profile, Now);
+        var failed = AccountLedger.ApplyExecution(rejected, Report("d-2", DirectiveAction.Open, OrderSide.Buy, 0.2, null, ExecutionOutcome.Failed), profile, Now);
+        var filled = AccountLedger.ApplyExecution(failed, Report("d-3", DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1), profile, Now);
+
+        Assert.Empty(rejected.Pending);
+        Assert.Equal((1, 2, 0), (rejected.ConsecutiveBrokerErrors, failed.ConsecutiveBrokerErrors, filled.ConsecutiveBrokerErrors));
+    }
+
+    [Fact]
+    public void A_heartbeat_replaces_the_computed_equity()
+    {
+        var heartbeat = new AccountHeartbeat("acct", "t-1", 12_345, 12_000, 100, 12_245, [], Now, Now, true);
+
+        var state = AccountLedger.ApplyHeartbeat(State() with { RealizedPnl = -50, RealizedSinceHeartbeat = -50 }, heartbeat);
+
+        Assert.Equal((12_345.0, 12_000.0), (state.Equity, state.Balance));
+    }
+}
