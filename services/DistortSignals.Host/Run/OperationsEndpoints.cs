@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Accounts;
 using DistortSignals.Platform.Dapr;
 using DistortSignals.Platform.Observability;
 using Microsoft.AspNetCore.Builder;
@@ -8,7 +9,7 @@ using Npgsql;
 
 namespace DistortSignals.Host.Run;
 
-/// <summary>The endpoints that need no key: liveness, readiness (the database and, on Dapr, the sidecar answer) and Prometheus metrics.</summary>
+/// <summary>The endpoints that need no key: liveness, readiness (the database and, on Dapr, the sidecar answer, and the loaded accounts reached the modules) and Prometheus metrics.</summary>
 internal static class OperationsEndpoints
 {
     public static void Map(IEndpointRouteBuilder endpoints)
@@ -24,6 +25,12 @@ internal static class OperationsEndpoints
         if (context.RequestServices.GetService<DaprClient>() is { } sidecar && !await sidecar.CheckOutboundHealthAsync(cancellationToken))
         {
             return Results.Problem(title: "Not ready", detail: $"the Dapr sidecar at {sidecar.HttpEndpoint} does not report ready on /v1.0/healthz/outbound",
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        if (context.RequestServices.GetService<LoadedAccountsPush>() is { Pushed.Task.IsCompleted: false })
+        {
+            return Results.Problem(title: "Not ready", detail: "the loaded BrokerAccounts have not reached the risk and gateway modules yet; the log says why",
                 statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 

@@ -17,7 +17,7 @@ namespace DistortSignals.Host.Tests.Run;
 /// on real Kestrel at a free loopback port, over its own database in the test PostgreSQL, with the example
 /// resources and no synthetic feed, so the tests decide every tick.
 /// </summary>
-public sealed class RunningPlatform : IAsyncLifetime
+public class RunningPlatform : IAsyncLifetime
 {
     private WebApplication? _app;
 
@@ -31,13 +31,16 @@ public sealed class RunningPlatform : IAsyncLifetime
 
     public IServiceProvider Services => _app!.Services;
 
+    /// <summary>The manifests the platform loads: the examples unless a fixture names its own.</summary>
+    protected virtual string ResourcesFolder => Path.Combine(SharedReference.RepositoryRoot(), "examples");
+
     public async Task InitializeAsync()
     {
         ConnectionString = await TestPostgres.CreateDatabaseAsync();
         var builder = PlatformHost.CreateBuilder(new Dictionary<string, string?>
         {
             ["Urls"] = "http://127.0.0.1:0",
-            ["Resources"] = Path.Combine(SharedReference.RepositoryRoot(), "examples"),
+            ["Resources"] = ResourcesFolder,
             ["Postgres:ConnectionString"] = ConnectionString,
             ["Feed:Mode"] = "none",
             ["InProcess:PollInterval"] = "00:00:00.100",

@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using DistortSignals.Core.Market;
+using DistortSignals.Testing;
+
+namespace DistortSignals.Host.Tests.Run;
+
+/// <summary>
+/// Issue 4's flow through the composed host over real HTTP: ticks become bars and signals, risk decides for the
+/// paper account the strategy names, the gateway holds the directives, the in-host paper terminal claims and fills
+/// them through the EA API, and the risk role books the fills (Resources/trading/trading.yaml).
+/// </summary>
+public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) : IClassFixture<TradingFlowTests.TradingPlatform>
+{
+    private const string Account = "paper-flow";
+
+    /// <summary>Far in the past, so that only ticks close bars and never the wall-clock watermark.</summary>
+    private static readonly DateTimeOffset MarketStart = new(2025, 4, 7, 0, 0, 0, TimeSpan.Zero);
+
+    public sealed class TradingPlatform : RunningPlatform
+    {
+        protected override string ResourcesFolder => Path.Combine(AppContext.BaseDirectory, "Resources", "trading");
+    }
+
+    [Fact]
+    public async Task Signals_become_decisions_and_directives_that_the_paper_terminal_fills_and_risk_books()
+    {
+        await PostMinutesOfTicksAsync(minutes: 600);
+
+        JsonElement[] settled = [];
+        await Eventually.UntilAsync("the paper terminal filled directives and none is left pending or claimed", async () =>
+        {
+            settled = [.. (await GetAsync($"/api/v1/directives?account={Account}&limit=1000")).GetProperty("directives").EnumerateArray()];
+            return settled.Count(d => d.GetProperty("state").GetString() == "Filled") >= 2
+                && settled.All(d => d.GetProperty("state").GetString() is not ("Pending" or "Claimed"));
+        }, TimeSpan.FromSeconds(90));
+
+        var signals = (await GetAsync("/api/v1/signals?strategy=flow-m1&limit=1000")).GetProperty("signals").EnumerateArray()
+            .Select(s => s.GetProperty("id").GetString()).ToHashSet();
+        var decisions = (await GetAsync($"/api/v1/decisions?account={Account}&limit=1000")).GetProperty("decisions").EnumerateArray()
+            .GroupBy(d => d.GetProperty("signalId").GetString()!)
+            .ToDictionary(g => g.Key, g => g.Single());
+        var filled = settled.Where(d => d.GetProperty("state").GetString() == "Filled").OrderBy(d => d.GetProperty("updatedAt").GetDateTimeOffset()).ToList();
+        foreach (var stored in filled)
+        {
+            var directive = stored.GetProperty("directive");
+            var signalId = directive.GetProperty("signalId").GetString()!;
+            Assert.Contains(signalId, signals);
+            Assert.True(decisions.TryGetValue(signalId, out var decision), $"no decision for signal {signalId}");
+            Assert.NotEqual("Block", decision.GetProperty("verdict").GetString());
+            if (directive.GetProperty("action").GetString() == "Open")
+            {
+                Assert.Equal(decision.GetProperty("lots").GetDouble(), directive.GetProperty("volume").GetDouble(), 8);
+            }
+        }
+
+        // One symbol: after the fills in order, a position is open exactly when the last one opened it.
+        var expectedOpen = filled[^1].GetProperty("directive").GetProperty("action").GetString() == "Open" ? 1 : 0;
+        await Eventually.UntilAsync($"the risk role booked every fill ({expectedOpen} position open)", async () =>
+            (await GetAsync($"/api/v1/accounts/{Account}")).GetProperty("openPositions").GetInt32() == expectedOpen,
+            TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task A_reader_key_cannot_poll_for_directives()
+    {
+        using var reader = platform.Client(platform.ReaderKey);
+
+        using var poll = await reader.GetAsync(new Uri("/ea/v1/directives?wait=0", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Forbidden, poll.StatusCode);
+        Assert.Equal("application/problem+json", poll.Content.Headers.ContentType?.MediaType);
+    }
+
+    private async Task PostMinutesOfTicksAsync(int minutes)
+    {
+        var market = new SyntheticMarket("EURUSD", 1.0850, seed: 11);
+        const int ticksPerMinute = 10;
+        for (var start = 0; start < minutes; start += 50)
+        {
+            var body = new StringBuilder();
+            for (var minute = start; minute < Math.Min(minutes, start + 50); minute++)
+            {
+                for (var i = 0; i < ticksPerMinute; i++)
+                {
+                    var tick = market.NextTick(MarketStart.AddMinutes(minute).AddSeconds(i * 6), ticksPerMinute, 0.0002, "flow");
+                    body.Append(CultureInfo.InvariantCulture,
+                        $"{{\"symbol\":\"EURUSD\",\"time\":\"{tick.Time:yyyy-MM-ddTHH:mm:ssZ}\",\"bid\":{tick.Bid},\"ask\":{tick.Ask},\"volume\":{tick.Volume}}}\n");
+                }
+            }
+
+            using var response = await platform.PostAsync("/api/v1/ticks", body.ToString(), platform.IngestKey, "application/x-ndjson");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    private async Task<JsonElement> GetAsync(string path)
+    {
+        using var client = platform.Client(platform.ReaderKey);
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+}
