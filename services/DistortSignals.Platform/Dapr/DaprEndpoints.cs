@@ -6,6 +6,7 @@ using DistortSignals.Platform.Actors;
 using DistortSignals.Platform.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,9 @@ public static class DaprEndpoints
                 "APP_API_TOKEN is not set: the Dapr endpoints (/dapr/*, /actors/*) accept calls from anyone who reaches this port");
         }
 
-        var group = endpoints.MapGroup("").AllowAnonymous().AddEndpointFilter(CheckAppTokenAsync).WithTags("dapr");
+        // The sidecar is the only caller: it is checked by the app token, and its deliveries and actor calls must not
+        // share the anonymous rate limit with probes on the same address (a throttled /dapr/config places no actors).
+        var group = endpoints.MapGroup("").AllowAnonymous().DisableRateLimiting().AddEndpointFilter(CheckAppTokenAsync).WithTags("dapr");
 
         // Built on request from what the modules registered, so it is right on the first read after the port opens (pitfall 7).
         group.MapGet("/dapr/subscribe", (DaprDeliveries deliveries) => Results.Text(deliveries.SubscribeDocument().ToJsonString(), "application/json"));

@@ -21,10 +21,11 @@ public sealed class DaprPlatformTests
     }
 
     [Fact]
-    public async Task On_dapr_readiness_includes_the_sidecar()
+    public async Task On_dapr_readiness_includes_the_sidecar_and_the_accounts_reaching_the_actors()
     {
         await using var host = await HostOnPlatform.StartAsync(PlatformHost.DaprPlatform);
         using var client = new HttpClient { BaseAddress = host.Address };
+
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
 
         host.Sidecar!.OutboundReady = false;
@@ -59,5 +60,52 @@ public sealed class DaprPlatformTests
         {
             Assert.Contains(sidecar.Published, p => p.Topic == "bars" && p.PartitionKey == "EURUSD" && (string?)p.Envelope["type"] == "io.distortsignals.bar.closed.v1");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(HostOnPlatform.Platforms), MemberType = typeof(HostOnPlatform))]
+    public async Task Signals_become_decisions_and_directives_on_both_platforms(string platform)
+    {
+        await using var host = await HostOnPlatform.StartAsync(platform, MinuteTicks.TradingResources);
+        using var client = await host.ClientAsync(Scopes.Ingest);
+
+        foreach (var batch in MinuteTicks.NdjsonBatches(300))
+        {
+            using var response = await client.PostAsync(new Uri("/api/v1/ticks", UriKind.Relative), new StringContent(batch, Encoding.UTF8, new MediaTypeHeaderValue("application/x-ndjson")));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        await Eventually.UntilAsync("the gateway holds a directive for every allowed decision on a stored signal", async () =>
+        {
+            var allowed = await host.CountAsync("SELECT count(*) FROM risk.decisions WHERE verdict <> 'Block' AND directive_id IS NOT NULL");
+            return allowed > 0
+                && await host.CountAsync("SELECT count(*) FROM risk.decisions d JOIN signals.signals s ON s.id = d.signal_id") == await host.CountAsync("SELECT count(*) FROM risk.decisions")
+                && await host.CountAsync("SELECT count(*) FROM risk.decisions d JOIN gateway.directives g ON g.id = d.directive_id") == allowed;
+        }, TimeSpan.FromSeconds(60));
+        Assert.Equal(0, await host.CountAsync("SELECT count(*) FROM (SELECT id FROM gateway.directives GROUP BY id HAVING count(*) > 1) AS twice"));
+        if (host.Sidecar is { } sidecar)
+        {
+            Assert.Contains(sidecar.Published, p => p.Topic == "directives" && p.PartitionKey == "paper-flow" && (string?)p.Envelope["type"] == "io.distortsignals.directive.created.v1");
+        }
+    }
+
+    [Fact]
+    public async Task The_sidecars_calls_are_not_held_to_the_anonymous_rate_limit_that_probes_from_its_address_use_up()
+    {
+        await using var host = await HostOnPlatform.StartAsync(PlatformHost.DaprPlatform);
+        using var client = new HttpClient { BaseAddress = host.Address };
+
+        var probes = new List<HttpStatusCode>();
+        var configs = new List<HttpStatusCode>();
+        for (var i = 0; i < 60; i++)
+        {
+            using var probe = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+            probes.Add(probe.StatusCode);
+            using var config = await client.GetAsync(new Uri("/dapr/config", UriKind.Relative));
+            configs.Add(config.StatusCode);
+        }
+
+        Assert.Contains(HttpStatusCode.TooManyRequests, probes);
+        Assert.All(configs, status => Assert.Equal(HttpStatusCode.OK, status));
     }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using DistortSignals.Host.Run;
 using DistortSignals.Platform.Resources;
 using DistortSignals.Platform.Security;
@@ -41,7 +42,8 @@ internal sealed class HostOnPlatform : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<HostOnPlatform> StartAsync(string platform)
+    /// <param name="resources">The manifests folder; the examples when null.</param>
+    public static async Task<HostOnPlatform> StartAsync(string platform, string? resources = null)
     {
         var sidecar = platform == PlatformHost.DaprPlatform ? await FakeDaprSidecar.StartAsync() : null;
         var connectionString = await TestPostgres.CreateDatabaseAsync();
@@ -49,7 +51,7 @@ internal sealed class HostOnPlatform : IAsyncDisposable
         {
             ["Platform"] = platform,
             ["Urls"] = "http://127.0.0.1:0",
-            ["Resources"] = Path.Combine(SharedReference.RepositoryRoot(), "examples"),
+            ["Resources"] = resources ?? Path.Combine(SharedReference.RepositoryRoot(), "examples"),
             ["Postgres:ConnectionString"] = connectionString,
             ["Feed:Mode"] = "none",
             ["InProcess:PollInterval"] = "00:00:00.100",
@@ -65,6 +67,14 @@ internal sealed class HostOnPlatform : IAsyncDisposable
         {
             await sidecar.ConnectAppAsync(address);
         }
+
+        // Ready means the loaded accounts reached the risk role's actors too, which on Dapr follows the start.
+        using var probe = new HttpClient { BaseAddress = address };
+        await Eventually.UntilAsync($"the host on {platform} is ready", async () =>
+        {
+            using var ready = await probe.GetAsync(new Uri("/readyz", UriKind.Relative));
+            return ready.StatusCode == HttpStatusCode.OK;
+        });
 
         return new HostOnPlatform(app, address, connectionString, sidecar);
     }

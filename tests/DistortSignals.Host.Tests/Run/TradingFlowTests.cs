@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
-using DistortSignals.Core.Market;
 using DistortSignals.Testing;
 
 namespace DistortSignals.Host.Tests.Run;
@@ -16,12 +13,9 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
 {
     private const string Account = "paper-flow";
 
-    /// <summary>Far in the past, so that only ticks close bars and never the wall-clock watermark.</summary>
-    private static readonly DateTimeOffset MarketStart = new(2025, 4, 7, 0, 0, 0, TimeSpan.Zero);
-
     public sealed class TradingPlatform : RunningPlatform
     {
-        protected override string ResourcesFolder => Path.Combine(AppContext.BaseDirectory, "Resources", "trading");
+        protected override string ResourcesFolder => MinuteTicks.TradingResources;
     }
 
     [Fact]
@@ -76,22 +70,9 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
 
     private async Task PostMinutesOfTicksAsync(int minutes)
     {
-        var market = new SyntheticMarket("EURUSD", 1.0850, seed: 11);
-        const int ticksPerMinute = 10;
-        for (var start = 0; start < minutes; start += 50)
+        foreach (var batch in MinuteTicks.NdjsonBatches(minutes))
         {
-            var body = new StringBuilder();
-            for (var minute = start; minute < Math.Min(minutes, start + 50); minute++)
-            {
-                for (var i = 0; i < ticksPerMinute; i++)
-                {
-                    var tick = market.NextTick(MarketStart.AddMinutes(minute).AddSeconds(i * 6), ticksPerMinute, 0.0002, "flow");
-                    body.Append(CultureInfo.InvariantCulture,
-                        $"{{\"symbol\":\"EURUSD\",\"time\":\"{tick.Time:yyyy-MM-ddTHH:mm:ssZ}\",\"bid\":{tick.Bid},\"ask\":{tick.Ask},\"volume\":{tick.Volume}}}\n");
-                }
-            }
-
-            using var response = await platform.PostAsync("/api/v1/ticks", body.ToString(), platform.IngestKey, "application/x-ndjson");
+            using var response = await platform.PostAsync("/api/v1/ticks", batch, platform.IngestKey, "application/x-ndjson");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
     }
