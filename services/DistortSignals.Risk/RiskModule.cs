@@ -23,6 +23,9 @@ namespace DistortSignals.Risk;
 /// </summary>
 public sealed class RiskModule : IModule
 {
+    /// <summary>The Dapr actor type of an account, which the deployment's Resiliency policy names.</summary>
+    public const string AccountActorType = AccountActor.ActorType;
+
     public string Name => RiskStore.Schema;
 
     public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
