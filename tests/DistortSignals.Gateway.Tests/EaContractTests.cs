@@ -31,6 +31,20 @@ public sealed class EaContractTests(GatewayFixture fixture) : IClassFixture<Gate
     }
 
     [Fact]
+    public async Task A_polled_directive_spells_action_side_and_order_type_in_capitals_as_the_contract_does()
+    {
+        var directive = GatewayTestHost.Directive(NewId("c"), "alpha");
+        await Host.CreateAsync(directive);
+
+        using var ea = Host.Ea("alpha");
+        using var response = await ea.GetAsync("/ea/v1/directives");
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        var polled = json.RootElement.GetProperty("directives").EnumerateArray().Single(d => d.GetProperty("id").GetString() == directive.Id);
+        Assert.Equal(("OPEN", "BUY", "MARKET"), (polled.GetProperty("action").GetString(), polled.GetProperty("side").GetString(), polled.GetProperty("orderType").GetString()));
+    }
+
+    [Fact]
     public async Task A_long_poll_wakes_when_a_directive_arrives()
     {
         using var ea = Host.Ea("beta");

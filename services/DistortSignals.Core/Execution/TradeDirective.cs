@@ -1,21 +1,31 @@
+using System.Text.Json.Serialization;
+
 namespace DistortSignals.Core.Execution;
 
+// The EA contract (DESIGN.md section 4) spells these in capitals, as MQL5 names its own (ORDER_TYPE_BUY).
 public enum DirectiveAction
 {
+    [JsonStringEnumMemberName("OPEN")]
     Open,
+    [JsonStringEnumMemberName("CLOSE")]
     Close,
 }
 
 public enum OrderSide
 {
+    [JsonStringEnumMemberName("BUY")]
     Buy,
+    [JsonStringEnumMemberName("SELL")]
     Sell,
 }
 
 public enum OrderType
 {
+    [JsonStringEnumMemberName("MARKET")]
     Market,
+    [JsonStringEnumMemberName("LIMIT")]
     Limit,
+    [JsonStringEnumMemberName("STOP")]
     Stop,
 }
 

@@ -68,8 +68,10 @@ internal sealed class HostOnPlatform : IAsyncDisposable
             await sidecar.ConnectAppAsync(address);
         }
 
-        // Ready means the loaded accounts reached the risk role's actors too, which on Dapr follows the start.
+        // Ready means the loaded accounts reached the risk role's actors too, which on Dapr follows the start. The
+        // probe carries a key so that its polling does not use up the anonymous rate limit the tests then meet.
         using var probe = new HttpClient { BaseAddress = address };
+        probe.DefaultRequestHeaders.Add(ApiKeyAuthenticationHandler.HeaderName, (await app.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Scopes.Reader, "readiness probe")).Secret);
         await Eventually.UntilAsync($"the host on {platform} is ready", async () =>
         {
             using var ready = await probe.GetAsync(new Uri("/readyz", UriKind.Relative));

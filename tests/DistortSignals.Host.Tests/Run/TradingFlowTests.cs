@@ -44,14 +44,14 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
             Assert.Contains(signalId, signals);
             Assert.True(decisions.TryGetValue(signalId, out var decision), $"no decision for signal {signalId}");
             Assert.NotEqual("Block", decision.GetProperty("verdict").GetString());
-            if (directive.GetProperty("action").GetString() == "Open")
+            if (directive.GetProperty("action").GetString() == "OPEN")
             {
                 Assert.Equal(decision.GetProperty("lots").GetDouble(), directive.GetProperty("volume").GetDouble(), 8);
             }
         }
 
         // One symbol: after the fills in order, a position is open exactly when the last one opened it.
-        var expectedOpen = filled[^1].GetProperty("directive").GetProperty("action").GetString() == "Open" ? 1 : 0;
+        var expectedOpen = filled[^1].GetProperty("directive").GetProperty("action").GetString() == "OPEN" ? 1 : 0;
         await Eventually.UntilAsync($"the risk role booked every fill ({expectedOpen} position open)", async () =>
             (await GetAsync($"/api/v1/accounts/{Account}")).GetProperty("openPositions").GetInt32() == expectedOpen,
             TimeSpan.FromSeconds(30));
