@@ -60,6 +60,9 @@ public sealed class RiskEndpointsTests : IAsyncLifetime
     [InlineData("breaker/reset", "{\"token\":7,\"reason\":\"x\"}", "token")]
     [InlineData("breaker/reset", "{\"token\":\"t\"}", "reason")]
     [InlineData("breaker/reset", "{\"token\":\"t\",\"reason\":\"x\",\"force\":true}", "force")]
+    [InlineData("breaker/trip", "{}", "reason")]
+    [InlineData("breaker/trip", "{\"reason\":\"\"}", "reason")]
+    [InlineData("breaker/trip", "{\"reason\":\"x\",\"until\":\"later\"}", "until")]
     [InlineData("trading", "{}", "enabled")]
     [InlineData("trading", "{\"enabled\":\"yes\"}", "enabled")]
     [InlineData("trading", "{\"enabled\":false,\"who\":\"me\"}", "who")]
@@ -86,6 +89,27 @@ public sealed class RiskEndpointsTests : IAsyncLifetime
         }
 
         await AssertProblemAsync(await _admin.SendAsync(request), HttpStatusCode.NotFound, "nobody");
+    }
+
+    [Fact]
+    public async Task A_manual_trip_opens_the_breaker_above_all_others_until_a_reset_and_is_audited()
+    {
+        var tripped = await _admin.PostAsync($"/api/v1/accounts/{Account}/breaker/trip", Json(new { reason = "broker maintenance" }));
+        var again = await _admin.PostAsync($"/api/v1/accounts/{Account}/breaker/trip", Json(new { reason = "still maintenance" }));
+
+        Assert.Equal(HttpStatusCode.OK, tripped.StatusCode);
+        var open = await _host.StateAsync();
+        Assert.Equal((BreakerState.Open, BreakerKind.Manual, "manual: broker maintenance"), (open.Breaker, open.BreakerReason, open.BreakerMessage));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Single(await _host.BreakerChangesAsync(), b => b.State == BreakerState.Open && b.Breaker == BreakerKind.Manual);
+        Assert.Equal(2, await _host.CountAsync("SELECT count(*) FROM risk.audit WHERE action = 'breaker-trip'"));
+
+        await _host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-while-tripped")));
+        Assert.Equal(RiskVerdict.Block, (await _host.DecisionsAsync()).Single(d => d.SignalId == "sig-while-tripped").Verdict);
+
+        var reset = await _admin.PostAsync($"/api/v1/accounts/{Account}/breaker/reset", Json(new { token = "after-maintenance", reason = "done" }));
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+        Assert.Equal(BreakerState.Closed, (await _host.StateAsync()).Breaker);
     }
 
     [Fact]

@@ -48,6 +48,12 @@ public static class Breakers
         return breaker == state.Breaker ? state : state with { Breaker = breaker };
     }
 
+    /// <summary>An operator opens the breaker by hand: it stays open, above every other breaker, until a manual reset.</summary>
+    public static AccountRiskState TripManually(AccountRiskState state, string reason, DateTimeOffset now) =>
+        state.Breaker is { State: BreakerState.Open, Kind: BreakerKind.Manual }
+            ? state
+            : state with { Breaker = new BreakerStatus(BreakerState.Open, BreakerKind.Manual, "manual: " + reason, now, null) };
+
     /// <summary>A manual reset: the breaker closes and the account starts afresh (peak, windows and counters from now).</summary>
     public static AccountRiskState Reset(AccountRiskState state) => state with
     {

@@ -35,6 +35,7 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
     public const string Price = "price";
     public const string Reset = "reset";
     public const string Trading = "trading";
+    public const string Trip = "trip";
 
     /// <summary>The slippage, in points, a market directive allows.</summary>
     public const int DeviationPoints = 10;
@@ -73,6 +74,8 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
                 return await ResetAsync(state, Read<ResetInput>(argument), now, cancellationToken);
             case Trading:
                 return await SetTradingAsync(state, Read<TradingInput>(argument), now, cancellationToken);
+            case Trip:
+                return await TripAsync(state, Read<TripInput>(argument), now, cancellationToken);
             default:
                 throw new ActorMethodNotFoundException(ActorType, method);
         }
@@ -204,6 +207,20 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
         var next = state with { Book = Breakers.Advance(state.Book with { TradingEnabled = input.Enabled }, Profile(state), now) };
         var published = await CommitAsync(state, next, now, transaction =>
             RiskStore.InsertAuditAsync(transaction, Id, "trading", new { enabled = input.Enabled, before = state.Book.TradingEnabled }, input.Requester, cancellationToken),
+            cancellationToken);
+        return Write(published);
+    }
+
+    private async Task<JsonElement?> TripAsync(AccountActorState state, TripInput input, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (state.Spec is null)
+        {
+            return null;
+        }
+
+        var next = state with { Book = Breakers.TripManually(Breakers.Advance(state.Book, Profile(state), now), input.Reason, now) };
+        var published = await CommitAsync(state, next, now, transaction =>
+            RiskStore.InsertAuditAsync(transaction, Id, "breaker-trip", new { reason = input.Reason, before = state.Book.Breaker }, input.Requester, cancellationToken),
             cancellationToken);
         return Write(published);
     }

@@ -23,6 +23,8 @@ internal sealed record ResetInput(string Token, string Reason, Requester Request
 
 internal sealed record TradingInput(bool Enabled, Requester Requester);
 
+internal sealed record TripInput(string Reason, Requester Requester);
+
 /// <summary>The answer to a breaker reset: whether this call applied it (false when the token was used before) and the account after.</summary>
 internal sealed record ResetResult(string Account, string Token, bool Applied, AccountStateSnapshot State);
 

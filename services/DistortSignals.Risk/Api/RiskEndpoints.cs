@@ -17,8 +17,8 @@ using Microsoft.AspNetCore.Routing;
 namespace DistortSignals.Risk.Api;
 
 /// <summary>
-/// The risk role's operations: account state and decisions for readers; the breaker reset (idempotent per token)
-/// and the kill switch for admins, both written to <c>risk.audit</c> with the key that asked.
+/// The risk role's operations: account state and decisions for readers; the breaker reset (idempotent per token),
+/// the manual breaker trip and the kill switch for admins, each written to <c>risk.audit</c> with the key that asked.
 /// </summary>
 internal static class RiskEndpoints
 {
@@ -36,6 +36,7 @@ internal static class RiskEndpoints
 
         var admin = endpoints.MapGroup("/api/v1/accounts/{account}").RequireAuthorization(Scopes.Admin);
         admin.MapPost("/breaker/reset", ResetAsync);
+        admin.MapPost("/breaker/trip", TripAsync);
         admin.MapPost("/trading", SetTradingAsync);
     }
 
@@ -96,6 +97,29 @@ internal static class RiskEndpoints
 
         var result = await actors.InvokeMethodAsync(AccountActor.ActorType, account, AccountActor.Reset,
             JsonSerializer.SerializeToElement(new ResetInput(token, reason, Requester(user)), PlatformJson.Options), cancellationToken);
+        return Results.Json(result, PlatformJson.Options);
+    }
+
+    private static async Task<IResult> TripAsync(string account, HttpRequest request, ClaimsPrincipal user, RiskStore store, IActorInvoker actors, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadObjectAsync(request, ["reason"], "{\"reason\": \"...\"}", cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (Text(body!["reason"]) is not { Length: > 0 and <= MaxReasonLength } reason)
+        {
+            return Problems.BadRequest("reason", $"is required: a string of 1..{MaxReasonLength} characters saying why");
+        }
+
+        if (await Unknown(account, store, cancellationToken) is { } notFound)
+        {
+            return notFound;
+        }
+
+        var result = await actors.InvokeMethodAsync(AccountActor.ActorType, account, AccountActor.Trip,
+            JsonSerializer.SerializeToElement(new TripInput(reason, Requester(user)), PlatformJson.Options), cancellationToken);
         return Results.Json(result, PlatformJson.Options);
     }
 
