@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DistortSignals.Host.Tests.Run;
 
@@ -58,6 +60,35 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
     }
 
     [Fact]
+    public async Task A_breaker_trip_cancels_the_accounts_pending_directives_blocks_new_signals_and_a_token_resets_it_once()
+    {
+        await PostMinutesOfTicksAsync(minutes: 600);
+        await Eventually.UntilAsync("the MT5 account has pending directives", async () =>
+            (await DirectivesAsync("mt5-flow")).Any(d => d.GetProperty("state").GetString() == "Pending"), TimeSpan.FromSeconds(60));
+        var admin = (await platform.Services.GetRequiredService<ApiKeyStore>().CreateAsync(Scopes.Admin, "flow test")).Secret;
+
+        using var trip = await platform.PostAsync("/api/v1/accounts/mt5-flow/breaker/trip", """{"reason":"flow test"}""", admin);
+
+        Assert.Equal(HttpStatusCode.OK, trip.StatusCode);
+        await Eventually.UntilAsync("the gateway cancelled every pending directive of the account", async () =>
+        {
+            var directives = await DirectivesAsync("mt5-flow");
+            return directives.Any(d => d.GetProperty("state").GetString() == "Cancelled")
+                && directives.All(d => d.GetProperty("state").GetString() != "Pending");
+        }, TimeSpan.FromSeconds(30));
+        var account = await GetAsync("/api/v1/accounts/mt5-flow");
+        Assert.Equal(("Open", "Manual"), (account.GetProperty("breaker").GetString(), account.GetProperty("breakerReason").GetString()));
+        Assert.Equal("Closed", (await GetAsync($"/api/v1/accounts/{Account}")).GetProperty("breaker").GetString());
+
+        using var reset = await platform.PostAsync("/api/v1/accounts/mt5-flow/breaker/reset", """{"token":"flow-reset-1","reason":"done"}""", admin);
+        using var again = await platform.PostAsync("/api/v1/accounts/mt5-flow/breaker/reset", """{"token":"flow-reset-1","reason":"done"}""", admin);
+
+        Assert.True(JsonDocument.Parse(await reset.Content.ReadAsStringAsync()).RootElement.GetProperty("applied").GetBoolean());
+        Assert.False(JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement.GetProperty("applied").GetBoolean());
+        Assert.Equal("Closed", (await GetAsync("/api/v1/accounts/mt5-flow")).GetProperty("breaker").GetString());
+    }
+
+    [Fact]
     public async Task A_reader_key_cannot_poll_for_directives()
     {
         using var reader = platform.Client(platform.ReaderKey);
@@ -76,6 +107,9 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
     }
+
+    private async Task<JsonElement[]> DirectivesAsync(string account) =>
+        [.. (await GetAsync($"/api/v1/directives?account={account}&limit=1000")).GetProperty("directives").EnumerateArray()];
 
     private async Task<JsonElement> GetAsync(string path)
     {
