@@ -33,7 +33,8 @@ internal sealed class PlatformProcess : IAsyncDisposable
     /// <summary>The manifests the crash test runs: its own fast strategy (see Resources/crash-m1.yaml).</summary>
     public static string ResourcesFolder => Path.Combine(AppContext.BaseDirectory, "Resources");
 
-    public static PlatformProcess Create(string connectionString, string adminKey)
+    /// <param name="resources">The manifests folder; <see cref="ResourcesFolder"/> when null.</param>
+    public static PlatformProcess Create(string connectionString, string adminKey, string? resources = null)
     {
         var executable = Path.Combine(AppContext.BaseDirectory, "distortsignals.dll");
         if (!File.Exists(executable))
@@ -51,7 +52,7 @@ internal sealed class PlatformProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         foreach (var argument in (string[])[executable, "run", "--postgres", connectionString, "--feed", "none",
-            "--urls", address.ToString().TrimEnd('/'), "--resources", ResourcesFolder])
+            "--urls", address.ToString().TrimEnd('/'), "--resources", resources ?? ResourcesFolder])
         {
             start.ArgumentList.Add(argument);
         }
