@@ -1,9 +1,7 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using DistortSignals.Core.Market;
 using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
 
@@ -79,21 +77,9 @@ public sealed class ClaimKillTests
 
     private static async Task PostTicksAsync(HttpClient client, int minutes, CancellationToken cancellationToken)
     {
-        var market = new SyntheticMarket("EURUSD", 1.0850, seed: 5);
-        for (var start = 0; start < minutes; start += 50)
+        foreach (var batch in MinuteTicks.NdjsonBatches(MarketStart, minutes, seed: 5, "claim"))
         {
-            var body = new StringBuilder();
-            for (var minute = start; minute < start + 50; minute++)
-            {
-                for (var i = 0; i < 10; i++)
-                {
-                    var tick = market.NextTick(MarketStart.AddMinutes(minute).AddSeconds(i * 6), 10, 0.0002, "claim");
-                    body.Append(CultureInfo.InvariantCulture,
-                        $"{{\"symbol\":\"EURUSD\",\"time\":\"{tick.Time:yyyy-MM-ddTHH:mm:ssZ}\",\"bid\":{tick.Bid},\"ask\":{tick.Ask},\"volume\":{tick.Volume}}}\n");
-                }
-            }
-
-            using var response = await client.PostAsync(new Uri("/api/v1/ticks", UriKind.Relative), new StringContent(body.ToString(), Encoding.UTF8, "application/x-ndjson"), cancellationToken);
+            using var response = await client.PostAsync(new Uri("/api/v1/ticks", UriKind.Relative), new StringContent(batch, Encoding.UTF8, "application/x-ndjson"), cancellationToken);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
     }

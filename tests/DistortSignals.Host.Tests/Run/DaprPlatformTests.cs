@@ -66,10 +66,10 @@ public sealed class DaprPlatformTests
     [MemberData(nameof(HostOnPlatform.Platforms), MemberType = typeof(HostOnPlatform))]
     public async Task Signals_become_decisions_and_directives_on_both_platforms(string platform)
     {
-        await using var host = await HostOnPlatform.StartAsync(platform, MinuteTicks.TradingResources);
+        await using var host = await HostOnPlatform.StartAsync(platform, TradingResources.Folder);
         using var client = await host.ClientAsync(Scopes.Ingest);
 
-        foreach (var batch in MinuteTicks.NdjsonBatches(300))
+        foreach (var batch in TradingResources.TickBatches(300))
         {
             using var response = await client.PostAsync(new Uri("/api/v1/ticks", UriKind.Relative), new StringContent(batch, Encoding.UTF8, new MediaTypeHeaderValue("application/x-ndjson")));
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());

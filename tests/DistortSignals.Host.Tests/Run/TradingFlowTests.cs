@@ -17,7 +17,7 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
 
     public sealed class TradingPlatform : RunningPlatform
     {
-        protected override string ResourcesFolder => MinuteTicks.TradingResources;
+        protected override string ResourcesFolder => TradingResources.Folder;
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
     }
 
     [Fact]
-    public async Task A_breaker_trip_cancels_the_accounts_pending_directives_blocks_new_signals_and_a_token_resets_it_once()
+    public async Task A_breaker_trip_cancels_the_accounts_pending_directives_only_and_a_token_resets_it_once()
     {
         await PostMinutesOfTicksAsync(minutes: 600);
         await Eventually.UntilAsync("the MT5 account has pending directives", async () =>
@@ -101,7 +101,7 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
 
     private async Task PostMinutesOfTicksAsync(int minutes)
     {
-        foreach (var batch in MinuteTicks.NdjsonBatches(minutes))
+        foreach (var batch in TradingResources.TickBatches(minutes))
         {
             using var response = await platform.PostAsync("/api/v1/ticks", batch, platform.IngestKey, "application/x-ndjson");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
