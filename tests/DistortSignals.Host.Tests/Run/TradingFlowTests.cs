@@ -52,7 +52,8 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
             }
         }
 
-        // One symbol: after the fills in order, a position is open exactly when the last one opened it.
+        // One symbol: after the fills in order, a position is open exactly when the last one opened it. This cannot
+        // pass on a risk role that booked nothing: it emits a CLOSE only for a position it booked from an OPEN fill.
         var expectedOpen = filled[^1].GetProperty("directive").GetProperty("action").GetString() == "OPEN" ? 1 : 0;
         await Eventually.UntilAsync($"the risk role booked every fill ({expectedOpen} position open)", async () =>
             (await GetAsync($"/api/v1/accounts/{Account}")).GetProperty("openPositions").GetInt32() == expectedOpen,
