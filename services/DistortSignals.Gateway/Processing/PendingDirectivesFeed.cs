@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using DistortSignals.Core.Execution;
 using DistortSignals.Gateway.Storage;
+using DistortSignals.Platform.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -35,47 +36,25 @@ internal sealed partial class PendingDirectivesFeed(NpgsqlDataSource database, I
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PostgresNotifications.ListenAsync(
+            database,
+            [DirectiveStore.ChangedChannel],
+            notification => Changed(notification.Payload),
+            listening: () =>
             {
-                await using var connection = await database.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, notification) => Changed(notification.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {DirectiveStore.ChangedChannel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
                 // Changes committed while nobody listened: forget every cached generation.
                 EndAll();
                 _listening = true;
-                while (true)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception error)
+            },
+            failed: error =>
             {
                 _listening = false;
                 EndAll();
                 LogListenFailed(logger, error);
-                try
-                {
-                    await Task.Delay(UnlistenedSlice, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+            },
+            UnlistenedSlice,
+            stoppingToken);
 
     private void EndAll()
     {

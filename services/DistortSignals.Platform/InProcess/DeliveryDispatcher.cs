@@ -12,7 +12,9 @@ namespace DistortSignals.Platform.InProcess;
 /// Hands the rows of <c>platform.deliveries</c> to the subscribers' handlers. Per consumer and (topic,
 /// subject), deliveries are handled oldest first and only from a due head on, so events of one subject are
 /// handled in order and a failing event holds back the later events of its subject only. Up to
-/// <see cref="InProcessPlatformOptions.DeliveryParallelism"/> subjects per consumer run at once.
+/// <see cref="InProcessPlatformOptions.DeliveryParallelism"/> subjects per consumer run at once. It looks for
+/// work when woken: by the commit of a transaction that queued deliveries (a NOTIFY on
+/// <see cref="InProcessOutbox.DeliveriesChannel"/>, from any replica), by <see cref="Wake"/>, or at the poll interval.
 /// <para>
 /// A subject's run of up to <see cref="InProcessPlatformOptions.DeliveryBatchSize"/> consecutive due
 /// deliveries is handled in one transaction, each under a savepoint, and committed once: a commit (an fsync
@@ -88,7 +90,19 @@ public sealed class DeliveryDispatcher(
         base.Dispose();
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(
+            DispatchAsync(stoppingToken),
+            PostgresNotifications.ListenAsync(
+                dataSource,
+                [InProcessOutbox.DeliveriesChannel],
+                _ => Wake(),
+                listening: Wake,
+                failed: error => logger.LogWarning(error, "Listening for new deliveries failed; polling until it reconnects"),
+                _options.PollInterval,
+                stoppingToken));
+
+    private async Task DispatchAsync(CancellationToken stoppingToken)
     {
         var inFlight = new Dictionary<(string Consumer, string Topic, string Subject), Task>();
         try

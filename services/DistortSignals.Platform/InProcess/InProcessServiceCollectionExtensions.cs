@@ -12,7 +12,8 @@ public static class InProcessServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the in-process platform over the host's <c>NpgsqlDataSource</c>: the <c>platform</c> schema's
-    /// migrations (applied at start, before the loops below), the outbox and its relay, the publisher and
+    /// migrations (applied at start, before the loops below), the outbox that queues deliveries in the module's
+    /// transaction and the relay for rows written unsent, the publisher and
     /// delivery dispatcher, the state store and the actor runtime. Modules register
     /// <see cref="OutboxRegistration"/>, <see cref="EventSubscription"/> and <see cref="ActorRegistration"/> in DI.
     /// </summary>
@@ -26,7 +27,7 @@ public static class InProcessServiceCollectionExtensions
 
         services.AddSchemaMigrations(PlatformMigrations.Schema, PlatformMigrations.All);
         services.TryAddSingleton<ISubscriptionRegistry, SubscriptionRegistry>();
-        services.TryAddSingleton<IOutbox, PostgresOutbox>();
+        services.TryAddSingleton<IOutbox, InProcessOutbox>();
         services.TryAddSingleton<IStateStore, PostgresStateStore>();
         services.TryAddSingleton<DeliveryDispatcher>();
         services.TryAddSingleton<IEventPublisher, InProcessPublisher>();

@@ -142,47 +142,30 @@ public sealed class OutboxRelay(
         }
     }
 
-    private async Task ListenAsync(Dictionary<string, AsyncSignal> signals, CancellationToken stoppingToken)
+    private Task ListenAsync(Dictionary<string, AsyncSignal> signals, CancellationToken stoppingToken)
     {
         var byChannel = signals.ToDictionary(s => PostgresOutbox.ChannelFor(s.Key), s => s.Value);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+        return PostgresNotifications.ListenAsync(
+            dataSource,
+            byChannel.Keys,
+            notification =>
             {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, notification) =>
+                if (byChannel.TryGetValue(notification.Channel, out var signal))
                 {
-                    if (byChannel.TryGetValue(notification.Channel, out var signal))
-                    {
-                        signal.Set();
-                    }
-                };
-                await using (var listen = new NpgsqlCommand(string.Concat(byChannel.Keys.Select(c => $"LISTEN {c};")), connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                    signal.Set();
                 }
-
+            },
+            listening: () =>
+            {
                 // Rows may have been committed while we were not listening.
                 foreach (var signal in signals.Values)
                 {
                     signal.Set();
                 }
-
-                while (true)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception error)
-            {
-                logger.LogWarning(error, "Listening for outbox notifications failed; polling until it reconnects");
-                await DelayAsync(stoppingToken);
-            }
-        }
+            },
+            failed: error => logger.LogWarning(error, "Listening for outbox notifications failed; polling until it reconnects"),
+            _options.PollInterval,
+            stoppingToken);
     }
 
     private async Task DelayAsync(CancellationToken stoppingToken)

@@ -39,6 +39,46 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task The_outbox_queues_the_deliveries_in_the_callers_transaction_and_a_repeated_id_queues_nothing()
+    {
+        // Not started: no relay or dispatcher runs, so whatever is queued was queued by the outbox statement itself.
+        await using var platform = await StartAsync(start: false, subscriptions:
+        [
+            new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger")),
+            new EventSubscription("mailer", Schema, Topic, RecordEffect("mailer")),
+        ]);
+
+        await using (var connection = await platform.DataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await platform.Get<IOutbox>().AddAsync(transaction, Schema, Topic, Fill("fill-1", "acct-1"), CancellationToken.None);
+            Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.outbox"));
+        await AddToOutboxAsync(platform, Fill("fill-1", "acct-1"));
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.outbox WHERE id = 'fill-1' AND sent_at IS NOT NULL"));
+        Assert.Equal(2, await platform.CountAsync(
+            "SELECT count(*) FROM platform.deliveries WHERE event_id = 'fill-1' AND subject = 'acct-1' AND consumer IN ('ledger', 'mailer') AND payload->>'topic' = 'fills'"));
+
+        await platform.ExecuteAsync("DELETE FROM platform.deliveries");
+        await AddToOutboxAsync(platform, Fill("fill-1", "acct-1"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
+    }
+
+    [Fact]
+    public async Task The_dispatcher_is_woken_by_the_commit_of_another_connection_not_by_its_poll()
+    {
+        await using var platform = await StartAsync(o => o.PollInterval = TimeSpan.FromMinutes(10), true, new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger")));
+        // A plain transaction of its own, as another replica's would be: only the NOTIFY of its commit can wake the
+        // dispatcher before its ten-minute poll. (Had it committed before the LISTEN, the wake after listening finds it.)
+        await AddToOutboxAsync(platform, Fill("fill-1", "acct-1"));
+
+        await Eventually.UntilAsync("the fill is handled", async () => await platform.CountAsync("SELECT count(*) FROM orders.effects") == 1, TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task Handled_event_records_past_the_retention_are_pruned_and_recent_ones_kept()
     {
         await using var platform = await StartAsync(start: false, subscriptions: new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger")));

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Postgres;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace DistortSignals.Platform.InProcess;
+
+/// <summary>
+/// The outbox of the in-process platform, whose broker (<c>platform.deliveries</c>) is in the same database as
+/// the modules: the statement that adds the outbox rows, as sent, also queues their deliveries to every
+/// subscriber, in the caller's transaction. Publishing is then exactly as atomic as the module's change, and an
+/// event reaches its consumers one commit after it was made instead of two (no relay transaction between). The
+/// rows stay the module's audit log; <see cref="OutboxRelay"/> still publishes rows written unsent (by
+/// <see cref="PostgresOutbox"/>, as on the Dapr platform, or before this outbox existed).
+/// </summary>
+public sealed class InProcessOutbox(IServiceProvider services) : IOutbox
+{
+    // Resolved at first use: the registry holds the handlers, and the handlers depend on this outbox.
+    private readonly Lazy<ISubscriptionRegistry> _subscriptions = new(services.GetRequiredService<ISubscriptionRegistry>);
+
+    /// <summary>The LISTEN/NOTIFY channel on which the dispatchers are told of new deliveries; delivered on commit.</summary>
+    public const string DeliveriesChannel = "platform_deliveries";
+
+    public async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
+    {
+        PostgresIdentifier.Require(schema, nameof(schema));
+        if (cloudEvents.Count == 0)
+        {
+            return;
+        }
+
+        // One statement: the rows that are new (a repeated id adds nothing), in the given order, and a delivery
+        // of each to every consumer of the topic, ordered the same way so that seq follows it.
+        await using var command = new NpgsqlCommand($"""
+            WITH added AS (
+                INSERT INTO {schema}.outbox (id, topic, subject, type, payload, sent_at)
+                SELECT e.id, @topic, e.subject, e.type, e.payload, now()
+                FROM unnest(@ids, @subjects, @types, @payloads) WITH ORDINALITY AS e(id, subject, type, payload, n)
+                ORDER BY e.n
+                ON CONFLICT (topic, id) DO NOTHING
+                RETURNING seq, id, subject, payload)
+            INSERT INTO platform.deliveries (consumer, topic, subject, event_id, payload)
+            SELECT c.consumer, @topic, a.subject, a.id, a.payload
+            FROM added a CROSS JOIN unnest(@consumers) AS c(consumer)
+            ORDER BY a.seq, c.consumer
+            ON CONFLICT (consumer, topic, event_id) DO NOTHING;
+            SELECT pg_notify('{DeliveriesChannel}', '');
+            """, transaction.Connection, transaction);
+        command.Parameters.AddWithValue("topic", topic);
+        command.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
+        command.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
+        command.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
+        command.Parameters.AddWithValue("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
+            cloudEvents.Select(e => JsonSerializer.Serialize(e with { Topic = topic }, PlatformJson.Options)).ToArray());
+        command.Parameters.AddWithValue("consumers", _subscriptions.Value.Subscriptions.Where(s => s.Topic == topic).Select(s => s.Consumer).Distinct().ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
