@@ -70,7 +70,8 @@ public sealed class ConsecutiveLossBreakerFlowTests(LossPlatform platform) : ICl
         var halfOpen = await hub.WaitForAsync("breaker.changed", d => State(d) == ("HalfOpen", "ConsecutiveLosses"), "the breaker half-open", TimeSpan.FromSeconds(90));
         Assert.True(halfOpen.GetProperty("sequence").GetInt64() > opened.GetProperty("sequence").GetInt64());
         Assert.Equal("HalfOpen", (await platform.GetJsonAsync($"/api/v1/accounts/{Account}")).GetProperty("breaker").GetString());
-        Assert.Equal("HalfOpen", (await ea.HeartbeatAsync(equity: 10_000, balance: 10_000)).GetProperty("breaker").GetString());
+        await Eventually.UntilAsync("the gateway tells the EA the breaker is half-open", async () =>
+            (await ea.HeartbeatAsync(equity: 10_000, balance: 10_000)).GetProperty("breaker").GetString() == "HalfOpen");
 
         // 06:06 Buy: the half-open trial, at half the size the closed breaker would give (1% of the equity over the stop).
         await platform.PostTicksAsync("EURUSD", 290, 370);
