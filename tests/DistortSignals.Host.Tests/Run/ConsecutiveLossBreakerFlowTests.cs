@@ -7,7 +7,8 @@ namespace DistortSignals.Host.Tests.Run;
 /// Issue 4's consecutive-loss breaker through the composed host over real HTTP: the test is mt5-losses' EA and fills
 /// every round trip a pip against itself, so two closes in a row lose; the breaker opens (API, EA heartbeat, hub),
 /// the gateway cancels the account's pending directive, the paper account trading the same signals goes on, the
-/// one-minute cool-down ends in half-open, the trial opens at half size and its win closes the breaker.
+/// one-minute cool-down ends in half-open, the trial opens at half size, no second trial opens while it is open, and
+/// its win closes the breaker.
 /// </summary>
 public sealed class ConsecutiveLossBreakerFlowTests(LossPlatform platform) : IClassFixture<LossPlatform>
 {
@@ -76,14 +77,26 @@ public sealed class ConsecutiveLossBreakerFlowTests(LossPlatform platform) : ICl
         // 06:06 Buy: the half-open trial, at half the size the closed breaker would give (1% of the equity over the stop).
         await platform.PostTicksAsync("EURUSD", 290, 370);
         var trial = await PendingAsync(ea, "EURUSD", "OPEN");
-        var decision = (await platform.GetJsonAsync($"/api/v1/decisions?account={Account}&limit=1000")).GetProperty("decisions").EnumerateArray()
-            .Single(d => d.GetProperty("signalId").GetString() == trial.GetProperty("signalId").GetString());
+        var decision = (await DecisionsAsync()).Single(d => d.GetProperty("signalId").GetString() == trial.GetProperty("signalId").GetString());
         Assert.Equal("Reduce", decision.GetProperty("verdict").GetString());
         Assert.Contains(decision.GetProperty("checks").EnumerateArray(), c => c.GetProperty("name").GetString() == "breaker" && c.GetProperty("result").GetString() == "Reduce");
         var equity = (await platform.GetJsonAsync($"/api/v1/accounts/{Account}")).GetProperty("equity").GetDouble();
         var fullLots = equity * 0.01 / (Math.Abs(Price(trial) - trial.GetProperty("sl").GetDouble()) / Pip * 10);
         Assert.InRange(trial.GetProperty("volume").GetDouble(), fullLots / 2 - 0.01, fullLots / 2);
         await FillAsync(ea, trial, Price(trial), expectedOpen: 1);
+
+        // While the trial position is open the trial is still in flight: GBPUSD's next four signals (02:10 to 06:06)
+        // get no second trial.
+        await platform.PostTicksAsync("GBPUSD", 60, 370);
+        JsonElement[] gbpusd = [];
+        await Eventually.UntilAsync("risk decided GBPUSD's next four signals", async () =>
+        {
+            gbpusd = [.. (await DecisionsAsync()).Where(d => d.GetProperty("symbol").GetString() == "GBPUSD")];
+            return gbpusd.Length == 6;
+        }, TimeSpan.FromSeconds(30));
+        Assert.All(gbpusd.Take(4), d => Assert.Contains(d.GetProperty("checks").EnumerateArray(), c =>
+            c.GetProperty("name").GetString() == "breaker" && c.GetProperty("reason").GetString() == "half-open: the trial trade is still in flight"));
+        Assert.DoesNotContain(await ea.PollAsync(), d => d.GetProperty("symbol").GetString() == "GBPUSD");
 
         // 06:19 Sell closes the trial a pip in its favour: the win closes the breaker and ends the run of losses.
         await platform.PostTicksAsync("EURUSD", 370, 385);
@@ -124,6 +137,10 @@ public sealed class ConsecutiveLossBreakerFlowTests(LossPlatform platform) : ICl
         var account = await platform.GetJsonAsync($"/api/v1/accounts/{Account}");
         return (account.GetProperty("consecutiveLosses").GetInt32(), account.GetProperty("breaker").GetString());
     }
+
+    /// <summary>The account's decisions, newest first.</summary>
+    private async Task<JsonElement[]> DecisionsAsync() =>
+        [.. (await platform.GetJsonAsync($"/api/v1/decisions?account={Account}&limit=1000")).GetProperty("decisions").EnumerateArray()];
 
     private async Task<JsonElement> DirectiveAsync(string id) =>
         (await platform.GetJsonAsync($"/api/v1/directives?account={Account}&limit=1000")).GetProperty("directives").EnumerateArray()
