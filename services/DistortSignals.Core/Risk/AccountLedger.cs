@@ -35,6 +35,7 @@ public static class AccountLedger
     public static AccountRiskState ApplyExecution(AccountRiskState state, ExecutionReported report, RiskProfile profile, DateTimeOffset now)
     {
         var directive = report.Directive;
+        var trial = state.Pending.Any(p => p.DirectiveId == directive.Id && p.HalfOpenTrial);
         state = DropPending(state, directive.Id);
         if (report.Outcome is ExecutionOutcome.Rejected or ExecutionOutcome.Failed)
         {
@@ -59,8 +60,9 @@ public static class AccountLedger
                 {
                     Lots = held.Lots + report.FilledVolume,
                     EntryPrice = (held.EntryPrice * held.Lots + price * report.FilledVolume) / (held.Lots + report.FilledVolume),
+                    HalfOpenTrial = held.HalfOpenTrial || trial,
                 }
-                : new OpenPosition(directive.Symbol, direction, report.FilledVolume, price, report.ExecutedAt, directive.Id);
+                : new OpenPosition(directive.Symbol, direction, report.FilledVolume, price, report.ExecutedAt, directive.Id, trial);
             return Remark(state with { Positions = [.. state.Positions.Where(p => p.Symbol != directive.Symbol), opened] }, profile);
         }
 

@@ -3,8 +3,11 @@ using DistortSignals.Core.Strategies;
 
 namespace DistortSignals.Core.Risk;
 
-/// <summary>An open position as the risk engine books it from fills: one per symbol (duplicates are refused).</summary>
-public sealed record OpenPosition(string Symbol, SignalDirection Direction, double Lots, double EntryPrice, DateTimeOffset OpenedAt, string DirectiveId);
+/// <summary>
+/// An open position as the risk engine books it from fills: one per symbol (duplicates are refused).
+/// <see cref="HalfOpenTrial"/>: opened by the half-open breaker's trial, which stays in flight until it closes.
+/// </summary>
+public sealed record OpenPosition(string Symbol, SignalDirection Direction, double Lots, double EntryPrice, DateTimeOffset OpenedAt, string DirectiveId, bool HalfOpenTrial = false);
 
 /// <summary>A directive sent to the terminal and not yet finished; it counts towards positions and exposure.</summary>
 public sealed record PendingOrder(string DirectiveId, string Symbol, SignalDirection Direction, DirectiveAction Action, double Lots, double Price, bool HalfOpenTrial);
@@ -89,7 +92,8 @@ public sealed record AccountRiskState
     /// <summary>The fall from peak equity in percent, positive (0 at the peak).</summary>
     public double DrawdownPct => PeakEquity > 0 ? Math.Max(0, (PeakEquity - Equity) / PeakEquity * 100) : 0;
 
-    public bool HalfOpenTrialInFlight => Pending.Any(p => p.HalfOpenTrial);
+    /// <summary>The half-open trial is in flight from its directive until its position closes: only then does its result decide the breaker.</summary>
+    public bool HalfOpenTrialInFlight => Pending.Any(p => p.HalfOpenTrial) || Positions.Any(p => p.HalfOpenTrial);
 
     private static double Percent(double change, double basis) => basis > 0 ? change / basis * 100 : 0;
 }

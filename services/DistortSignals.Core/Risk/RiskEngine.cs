@@ -1,3 +1,4 @@
+using System.Globalization;
 using DistortSignals.Core.Accounts;
 using DistortSignals.Core.Execution;
 using DistortSignals.Core.Strategies;
@@ -43,6 +44,9 @@ public static class RiskEngine
         {
             case BreakerState.Open:
                 return Blocked(checks, "breaker", $"the {state.Breaker.Kind} breaker is open: {state.Breaker.Reason}");
+            case BreakerState.HalfOpen when state.Positions.Any(p => p.HalfOpenTrial && p.Symbol == signal.Symbol && p.Direction != signal.Direction):
+                checks.Add(Pass("breaker", "half-open: the signal closes the trial position, whose result decides the breaker"));
+                break;
             case BreakerState.HalfOpen when state.HalfOpenTrialInFlight:
                 return Blocked(checks, "breaker", "half-open: the trial trade is still in flight");
             case BreakerState.HalfOpen:
@@ -59,7 +63,7 @@ public static class RiskEngine
             return Blocked(checks, "instrument", $"the account has no contract spec for {signal.Symbol}; it never trades a symbol without one");
         }
 
-        checks.Add(Pass("instrument", $"{signal.Symbol}: pip {F(instrument.PipSize)}, pip value {F(instrument.PipValuePerLot)} per lot"));
+        checks.Add(Pass("instrument", $"{signal.Symbol}: pip {instrument.PipSize.ToString(CultureInfo.InvariantCulture)}, pip value {F(instrument.PipValuePerLot)} per lot"));
 
         var position = state.Positions.FirstOrDefault(p => p.Symbol == signal.Symbol);
         if (position?.Direction == signal.Direction

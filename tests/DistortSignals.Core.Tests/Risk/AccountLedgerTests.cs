@@ -35,6 +35,21 @@ public sealed class AccountLedgerTests
     }
 
     [Fact]
+    public void The_half_open_trial_is_in_flight_from_its_directive_until_its_position_closes()
+    {
+        var profile = Profile();
+        var pending = AccountLedger.AddPending(State(), new PendingOrder("d-1", "EURUSD", SignalDirection.Buy, DirectiveAction.Open, 0.1, 1.1, true));
+
+        var opened = AccountLedger.ApplyExecution(pending, Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.1, 1.1), profile, Now);
+        var closed = AccountLedger.ApplyExecution(opened, Report("d-2", DirectiveAction.Close, OrderSide.Sell, 0.1, 1.101), profile, Now);
+
+        Assert.True(pending.HalfOpenTrialInFlight);
+        Assert.True(Assert.Single(opened.Positions).HalfOpenTrial);
+        Assert.True(opened.HalfOpenTrialInFlight);
+        Assert.False(closed.HalfOpenTrialInFlight);
+    }
+
+    [Fact]
     public void A_short_wins_when_the_price_falls_and_a_win_resets_the_loss_count()
     {
         var profile = Profile();

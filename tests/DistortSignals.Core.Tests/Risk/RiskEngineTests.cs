@@ -22,6 +22,7 @@ public sealed class RiskEngineTests
             ["kill-switch", "breaker", "instrument", "duplicate", "reversal", "open-positions", "equity", "sizing", "exposure", "lot-limits"],
             evaluation.Checks.Select(c => c.Name));
         Assert.All(evaluation.Checks, c => Assert.Equal(CheckResult.Pass, c.Result));
+        Assert.Equal("EURUSD: pip 0.0001, pip value 10 per lot", Check(evaluation, "instrument").Reason);
     }
 
     [Theory]
@@ -100,6 +101,23 @@ public sealed class RiskEngineTests
         Assert.Equal(CheckResult.Reduce, Check(trial, "breaker").Result);
         Assert.Equal(RiskVerdict.Block, second.Verdict);
         Assert.Equal("half-open: the trial trade is still in flight", Check(second, "breaker").Reason);
+    }
+
+    [Fact]
+    public void While_the_trial_position_is_open_only_the_signal_closing_it_passes_the_half_open_breaker()
+    {
+        var halfOpen = State() with
+        {
+            Breaker = new BreakerStatus(BreakerState.HalfOpen, BreakerKind.ConsecutiveLosses, "cool-down over", Now, null),
+            Positions = [new OpenPosition("EURUSD", SignalDirection.Buy, 0.1, 1.1, Now, "d-1", HalfOpenTrial: true)],
+        };
+
+        var second = RiskEngine.Decide(halfOpen, Profile(), Signal("GBPUSD", entry: 1.25, stop: 1.245), Now);
+        var closing = RiskEngine.Decide(halfOpen, Profile(), Signal(direction: SignalDirection.Sell, stop: 1.105), Now);
+
+        Assert.Equal((RiskVerdict.Block, "half-open: the trial trade is still in flight"), (second.Verdict, Check(second, "breaker").Reason));
+        Assert.Equal((RiskVerdict.Allow, DirectiveAction.Close, 0.1), (closing.Verdict, closing.Action, closing.Lots));
+        Assert.Equal(CheckResult.Pass, Check(closing, "breaker").Result);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using DistortSignals.Host.Run;
 using DistortSignals.Platform.Resources;
 using DistortSignals.Platform.Security;
@@ -73,6 +74,16 @@ public class RunningPlatform : IAsyncLifetime
         }
 
         return client;
+    }
+
+    /// <summary>GETs <paramref name="path"/> with the reader key; anything but a success fails the test with the answer.</summary>
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var client = Client(ReaderKey);
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
     }
 
     public async Task<HttpResponseMessage> PostAsync(string path, string body, string? key, string mediaType = "application/json")

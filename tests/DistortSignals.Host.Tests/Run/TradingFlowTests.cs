@@ -112,12 +112,5 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
     private async Task<JsonElement[]> DirectivesAsync(string account) =>
         [.. (await GetAsync($"/api/v1/directives?account={account}&limit=1000")).GetProperty("directives").EnumerateArray()];
 
-    private async Task<JsonElement> GetAsync(string path)
-    {
-        using var client = platform.Client(platform.ReaderKey);
-        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
+    private Task<JsonElement> GetAsync(string path) => platform.GetJsonAsync(path);
 }
