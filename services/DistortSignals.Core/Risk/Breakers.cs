@@ -54,10 +54,16 @@ public static class Breakers
             ? state
             : state with { Breaker = new BreakerStatus(BreakerState.Open, BreakerKind.Manual, "manual: " + reason, now, null) };
 
-    /// <summary>A manual reset: the breaker closes and the account starts afresh (peak, windows and counters from now).</summary>
+    /// <summary>
+    /// A manual reset: the breaker closes and the account starts afresh (peak, windows and counters from now). A
+    /// half-open trial in flight ends with it: its order or position is an ordinary one from now on, so that it
+    /// cannot hold back the trial of a later half-open breaker.
+    /// </summary>
     public static AccountRiskState Reset(AccountRiskState state) => state with
     {
         Breaker = BreakerStatus.Closed,
+        Positions = [.. state.Positions.Select(p => p with { HalfOpenTrial = false })],
+        Pending = [.. state.Pending.Select(p => p with { HalfOpenTrial = false })],
         ConsecutiveLosses = 0,
         ConsecutiveBrokerErrors = 0,
         PeakEquity = state.Equity,

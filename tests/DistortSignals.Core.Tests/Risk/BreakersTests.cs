@@ -1,5 +1,7 @@
 using DistortSignals.Core.Accounts;
+using DistortSignals.Core.Execution;
 using DistortSignals.Core.Risk;
+using DistortSignals.Core.Strategies;
 using static DistortSignals.Core.Tests.Risk.RiskFixtures;
 
 namespace DistortSignals.Core.Tests.Risk;
@@ -63,6 +65,23 @@ public sealed class BreakersTests
         Assert.Equal((BreakerState.Open, BreakerKind.Drawdown, (DateTimeOffset?)null), (tripped.Breaker.State, tripped.Breaker.Kind, tripped.Breaker.Until));
         Assert.Equal(BreakerKind.Drawdown, aYearLater.Breaker.Kind);
         Assert.Equal((BreakerStatus.Closed, 10_800.0), (reset.Breaker, reset.PeakEquity));
+    }
+
+    [Fact]
+    public void A_manual_reset_ends_a_trial_in_flight_so_it_cannot_hold_back_a_later_trial()
+    {
+        var state = State() with
+        {
+            Breaker = new BreakerStatus(BreakerState.HalfOpen, BreakerKind.ConsecutiveLosses, "trial", Now, null),
+            Positions = [new OpenPosition("EURUSD", SignalDirection.Buy, 0.1, 1.1, Now, "d-trial", HalfOpenTrial: true)],
+            Pending = [new PendingOrder("d-open", "GBPUSD", SignalDirection.Sell, DirectiveAction.Open, 0.1, 1.3, HalfOpenTrial: true)],
+        };
+        Assert.True(state.HalfOpenTrialInFlight);
+
+        var reset = Breakers.Reset(state);
+
+        Assert.False(reset.HalfOpenTrialInFlight);
+        Assert.Equal(("EURUSD", 0.1, "GBPUSD"), (reset.Positions.Single().Symbol, reset.Positions.Single().Lots, reset.Pending.Single().Symbol));
     }
 
     [Fact]
