@@ -12,16 +12,16 @@ namespace DistortSignals.Platform.InProcess;
 /// Hands the rows of <c>platform.deliveries</c> to the subscribers' handlers. Per consumer and (topic,
 /// subject), deliveries are handled oldest first and only from a due head on, so events of one subject are
 /// handled in order and a failing event holds back the later events of its subject only. Up to
-/// <see cref="InProcessPlatformOptions.DeliveryParallelism"/> subjects per consumer run at once. It looks for
-/// work when woken: by the commit of a transaction that queued deliveries (a NOTIFY on
+/// <see cref="InProcessPlatformOptions.DeliveryParallelism"/> runs per consumer go at once, each over one or more
+/// subjects. It looks for work when woken: by the commit of a transaction that queued deliveries (a NOTIFY on
 /// <see cref="InProcessOutbox.DeliveriesChannel"/>, from any replica), by <see cref="Wake"/>, or at the poll interval.
 /// <para>
-/// A subject's run of up to <see cref="InProcessPlatformOptions.DeliveryBatchSize"/> consecutive due
-/// deliveries is handled in one transaction, each under a savepoint, and committed once: a commit (an fsync
-/// on a durable server) per run instead of per event. The first failure ends the run; its bookkeeping
-/// (attempts, backoff, dead letter) happens in the same transaction after rolling back to its savepoint, and
-/// the deliveries handled before it are committed. The subject is claimed with a transaction advisory lock
-/// (see <see cref="ClaimRunAsync"/>), so dispatchers of several replicas may run together.
+/// A run of up to <see cref="InProcessPlatformOptions.DeliveryBatchSize"/> due deliveries of its subjects is
+/// handled in one transaction, in queue order, each under a savepoint, and committed once: a commit (an fsync
+/// on a durable server) per run instead of per event. A failure's bookkeeping (attempts, backoff, dead letter)
+/// happens in the same transaction after rolling back to its savepoint; the later deliveries of its subject
+/// wait, the other subjects' go on, and everything handled is committed. Each subject is claimed with a
+/// transaction advisory lock (see <see cref="ClaimRunAsync"/>), so dispatchers of several replicas may run together.
 /// </para>
 /// </summary>
 public sealed class DeliveryDispatcher(
@@ -132,7 +132,11 @@ public sealed class DeliveryDispatcher(
         }
     }
 
-    /// <summary>Starts the subjects with a due head that fit the parallelism; returns how long to wait before looking again.</summary>
+    /// <summary>
+    /// Starts runs for the subjects with a due head, up to the parallelism per consumer; returns how long to wait
+    /// before looking again. A consumer's due subjects of one topic are dealt over its free runs, so that a burst
+    /// over many subjects (a bar of every symbol closing at the same minute) costs a few transactions, not one each.
+    /// </summary>
     private async Task<TimeSpan> StartDueDeliveriesAsync(
         Dictionary<(string Consumer, string Topic, string Subject), Task> inFlight, CancellationToken stoppingToken)
     {
@@ -166,37 +170,56 @@ public sealed class DeliveryDispatcher(
             ORDER BY seq
             """);
         command.Parameters.AddWithValue("consumers", subscriptions.Keys.Select(k => k.Consumer).Distinct().ToArray());
-        await using var reader = await command.ExecuteReaderAsync(stoppingToken);
-        while (await reader.ReadAsync(stoppingToken))
+        var due = new Dictionary<EventSubscription, List<string>>();
+        await using (var reader = await command.ExecuteReaderAsync(stoppingToken))
         {
-            var (consumer, topic, subject, dueIn) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetTimeSpan(3));
-            if (!subscriptions.TryGetValue((consumer, topic), out var subscription))
+            while (await reader.ReadAsync(stoppingToken))
             {
-                continue;
-            }
+                var (consumer, topic, subject, dueIn) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetTimeSpan(3));
+                if (!subscriptions.TryGetValue((consumer, topic), out var subscription) || inFlight.ContainsKey((consumer, topic, subject)))
+                {
+                    continue;
+                }
 
-            if (dueIn > TimeSpan.Zero)
+                if (dueIn > TimeSpan.Zero)
+                {
+                    wait = dueIn < wait ? dueIn : wait;
+                    continue;
+                }
+
+                if (!due.TryGetValue(subscription, out var subjects))
+                {
+                    due[subscription] = subjects = [];
+                }
+
+                subjects.Add(subject);
+            }
+        }
+
+        foreach (var (subscription, subjects) in due)
+        {
+            var running = inFlight.Where(f => f.Key.Consumer == subscription.Consumer).Select(f => f.Value).Distinct().Count();
+            var runs = Math.Min(_options.DeliveryParallelism - running, subjects.Count);
+            for (var r = 0; r < runs; r++)
             {
-                wait = dueIn < wait ? dueIn : wait;
-                continue;
+                // Dealt like cards, so the oldest heads are spread over the runs rather than all in the first.
+                var dealt = subjects.Where((_, i) => i % runs == r).ToList();
+                var task = Task.Run(() => RunDeliveriesAsync(subscription, dealt, stoppingToken), CancellationToken.None);
+                foreach (var subject in dealt)
+                {
+                    inFlight[(subscription.Consumer, subscription.Topic, subject)] = task;
+                }
             }
-
-            if (inFlight.ContainsKey((consumer, topic, subject)) || inFlight.Keys.Count(k => k.Consumer == consumer) >= _options.DeliveryParallelism)
-            {
-                continue;
-            }
-
-            inFlight[(consumer, topic, subject)] = Task.Run(() => RunDeliveriesAsync(subscription, subject, stoppingToken), CancellationToken.None);
         }
 
         return wait;
     }
 
-    private async Task RunDeliveriesAsync(EventSubscription subscription, string subject, CancellationToken stoppingToken)
+    private async Task RunDeliveriesAsync(EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken stoppingToken)
     {
         try
         {
-            await DeliverRunAsync(subscription, subject, stoppingToken);
+            await DeliverRunAsync(subscription, subjects, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -204,8 +227,8 @@ public sealed class DeliveryDispatcher(
         }
         catch (Exception error)
         {
-            logger.LogError(error, "Deliveries of subject {Subject} on {Topic} to {Consumer} could not be processed; they stay queued",
-                subject, subscription.Topic, subscription.Consumer);
+            logger.LogError(error, "Deliveries of subjects {Subjects} on {Topic} to {Consumer} could not be processed; they stay queued",
+                string.Join(", ", subjects), subscription.Topic, subscription.Consumer);
         }
         finally
         {
@@ -214,25 +237,38 @@ public sealed class DeliveryDispatcher(
     }
 
     /// <summary>
-    /// Handles a run of the subject's oldest due deliveries in one transaction, each under a savepoint: the
-    /// handled ones are deleted in one statement and committed together; the first failure is recorded and
-    /// ends the run, so the later deliveries of the subject stay behind it.
+    /// Handles a run of the subjects' oldest due deliveries in one transaction, in queue order, each under a
+    /// savepoint: the handled ones are deleted in one statement and committed together. A failure is recorded and
+    /// holds back the later deliveries of its own subject only; the other subjects of the run go on.
     /// </summary>
-    private async Task DeliverRunAsync(EventSubscription subscription, string subject, CancellationToken stoppingToken)
+    private async Task DeliverRunAsync(EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken stoppingToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
         await using var transaction = await connection.BeginTransactionAsync(stoppingToken);
-        var run = await ClaimRunAsync(transaction, subscription, subject, stoppingToken);
+        var run = await ClaimRunAsync(transaction, subscription, subjects, stoppingToken);
         var handled = new List<long>(run.Count);
+        var heldBack = new HashSet<string>(StringComparer.Ordinal);
         foreach (var delivery in run)
         {
             // Stopping: what is handled so far is committed below; the rest waits for the next start.
-            if (stoppingToken.IsCancellationRequested || !await DeliverAsync(transaction, subscription, delivery, _abort.Token))
+            if (stoppingToken.IsCancellationRequested || _abort.IsCancellationRequested)
             {
                 break;
             }
 
-            handled.Add(delivery.Seq);
+            if (heldBack.Contains(delivery.Subject))
+            {
+                continue;
+            }
+
+            if (await DeliverAsync(transaction, subscription, delivery, _abort.Token))
+            {
+                handled.Add(delivery.Seq);
+            }
+            else
+            {
+                heldBack.Add(delivery.Subject);
+            }
         }
 
         if (handled.Count > 0)
@@ -244,52 +280,81 @@ public sealed class DeliveryDispatcher(
     }
 
     /// <summary>
-    /// Takes the subject's transaction advisory lock and reads up to <see cref="InProcessPlatformOptions.DeliveryBatchSize"/>
-    /// of its oldest deliveries, stopping before the first that is not due; empty when another dispatcher holds the subject.
+    /// Takes the transaction advisory lock of each subject it can and reads up to
+    /// <see cref="InProcessPlatformOptions.DeliveryBatchSize"/> of their oldest deliveries in queue order, each
+    /// subject's up to its first that is not due; empty when other dispatchers hold every subject.
     /// <para>
-    /// The lock, rather than row locks, is what makes dispatchers of several replicas safe together: whoever
-    /// holds it is the only one handling the subject, whichever rows it sees, even a delivery whose lower seq
-    /// commits late. It is tried, not waited for, so a busy subject is simply skipped, and it goes with the
-    /// transaction, so a crash releases it. The rows are read by a later statement, whose snapshot therefore
-    /// includes everything the previous holder committed.
+    /// The locks, rather than row locks, are what make dispatchers of several replicas safe together: whoever
+    /// holds a subject's lock is the only one handling the subject, whichever rows it sees, even a delivery whose
+    /// lower seq commits late. They are tried, not waited for, so a busy subject is simply skipped (and two runs
+    /// cannot deadlock), and they go with the transaction, so a crash releases them. The rows are read by a later
+    /// statement, whose snapshot therefore includes everything the previous holders committed.
     /// </para>
     /// </summary>
     private async Task<List<QueuedDelivery>> ClaimRunAsync(
-        NpgsqlTransaction transaction, EventSubscription subscription, string subject, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken cancellationToken)
     {
         var connection = transaction.Connection!;
+        var locked = new List<string>(subjects.Count);
         await using (var lockCommand = new NpgsqlCommand(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended('delivery:' || @consumer || '/' || @topic || '/' || @subject, 0))", connection, transaction))
+            "SELECT s FROM unnest(@subjects) AS s WHERE pg_try_advisory_xact_lock(hashtextextended('delivery:' || @consumer || '/' || @topic || '/' || s, 0))",
+            connection,
+            transaction))
         {
-            AddSubjectParameters(lockCommand, subscription, subject);
-            if (!(bool)(await lockCommand.ExecuteScalarAsync(cancellationToken))!)
+            AddRunParameters(lockCommand, subscription, subjects);
+            await using var reader = await lockCommand.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                return [];
+                locked.Add(reader.GetString(0));
             }
         }
 
+        if (locked.Count == 0)
+        {
+            return [];
+        }
+
+        // Each subject's oldest rows by its own index range (a subject's backlog may be deep), then the payloads of
+        // the run's rows only.
         await using var select = new NpgsqlCommand("""
-            SELECT seq, payload::text, attempts, next_attempt_at <= clock_timestamp() FROM platform.deliveries
-            WHERE consumer = @consumer AND topic = @topic AND subject = @subject
-            ORDER BY seq LIMIT @limit
+            WITH run AS (
+                SELECT queued.seq FROM unnest(@subjects) AS s(subject) CROSS JOIN LATERAL (
+                    SELECT seq FROM platform.deliveries
+                    WHERE consumer = @consumer AND topic = @topic AND subject = s.subject
+                    ORDER BY seq LIMIT @limit) queued
+                ORDER BY queued.seq LIMIT @limit)
+            SELECT d.seq, d.subject, d.payload::text, d.attempts, d.next_attempt_at <= clock_timestamp()
+            FROM run JOIN platform.deliveries d USING (seq)
+            ORDER BY d.seq
             """, connection, transaction);
-        AddSubjectParameters(select, subscription, subject);
+        AddRunParameters(select, subscription, locked);
         select.Parameters.AddWithValue("limit", Math.Max(1, _options.DeliveryBatchSize));
         var run = new List<QueuedDelivery>();
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken) && reader.GetBoolean(3))
+        var notDue = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
-            run.Add(new QueuedDelivery(reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2)));
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var subject = reader.GetString(1);
+                if (!reader.GetBoolean(4))
+                {
+                    notDue.Add(subject);
+                }
+                else if (!notDue.Contains(subject))
+                {
+                    run.Add(new QueuedDelivery(reader.GetInt64(0), subject, reader.GetString(2), reader.GetInt32(3)));
+                }
+            }
         }
 
         return run;
     }
 
-    private static void AddSubjectParameters(NpgsqlCommand command, EventSubscription subscription, string subject)
+    private static void AddRunParameters(NpgsqlCommand command, EventSubscription subscription, IReadOnlyList<string> subjects)
     {
         command.Parameters.AddWithValue("consumer", subscription.Consumer);
         command.Parameters.AddWithValue("topic", subscription.Topic);
-        command.Parameters.AddWithValue("subject", subject);
+        command.Parameters.AddWithValue("subjects", subjects.ToArray());
     }
 
     /// <summary>
@@ -373,5 +438,5 @@ public sealed class DeliveryDispatcher(
     }
 
     /// <summary>A claimed row of <c>platform.deliveries</c>.</summary>
-    private sealed record QueuedDelivery(long Seq, string Payload, int Attempts);
+    private sealed record QueuedDelivery(long Seq, string Subject, string Payload, int Attempts);
 }

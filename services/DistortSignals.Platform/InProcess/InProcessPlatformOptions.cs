@@ -26,11 +26,11 @@ public sealed class InProcessPlatformOptions
     /// <summary>Failed attempts after which a delivery goes to the dead letters.</summary>
     public int MaxAttempts { get; set; } = 8;
 
-    /// <summary>Subjects handled at the same time per consumer (one event per subject at a time).</summary>
+    /// <summary>Runs (transactions) per consumer at the same time, each over one or more subjects; a subject is in one run at a time.</summary>
     public int DeliveryParallelism { get; set; } = 4;
 
     /// <summary>
-    /// Consecutive deliveries of one subject handled in one transaction. Each takes a savepoint, and
+    /// Deliveries handled in one run's transaction. Each takes a savepoint, and
     /// PostgreSQL caches 64 subtransactions per transaction before every snapshot in the cluster has to
     /// look them up in pg_subtrans, so the default stays below that.
     /// </summary>

@@ -113,7 +113,7 @@ internal static class PipelineRun
     private static async Task LatencyAsync(RunningHost host, int seconds, int rate, int clients, string[] channels)
     {
         var accepted = new ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long>();
-        var latencies = new ConcurrentDictionary<string, ConcurrentBag<double>>();
+        var received = new ConcurrentBag<(string Kind, (string Symbol, DateTimeOffset Minute) ClosedBy, long At)>();
         using var stop = new CancellationTokenSource();
         var sockets = new List<ClientWebSocket>();
         for (var i = 0; i < clients; i++)
@@ -121,7 +121,7 @@ internal static class PipelineRun
             sockets.Add(await host.SubscribeAsync(channels));
         }
 
-        var receivers = sockets.Select(socket => Task.Run(() => ReceiveAsync(socket, accepted, latencies, stop.Token))).ToList();
+        var receivers = sockets.Select(socket => Task.Run(() => ReceiveAsync(socket, received, stop.Token))).ToList();
         var feed = new TickFeed(Symbols);
         var batchTicks = Symbols.Length * TicksPerMinute / 2;
         var interval = TimeSpan.FromSeconds((double)batchTicks / rate);
@@ -160,7 +160,13 @@ internal static class PipelineRun
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{batches * batchTicks:N0} ticks at {batches * batchTicks / sent.TotalSeconds:N0} ticks/s for {sent.TotalSeconds:F0} s, {clients} WebSocket client(s) on {string.Join(", ", channels)}"));
-        foreach (var (kind, values) in latencies.OrderBy(l => l.Key, StringComparer.Ordinal))
+        // Matched after the run: an event may reach a client before the poster has read the 200 of its batch, and
+        // then counts as 0 ms.
+        var latencies = received
+            .Where(r => accepted.ContainsKey(r.ClosedBy))
+            .GroupBy(r => r.Kind)
+            .Select(g => (Kind: g.Key, Values: g.Select(r => Math.Max(0, Stopwatch.GetElapsedTime(accepted[r.ClosedBy], r.At).TotalMilliseconds))));
+        foreach (var (kind, values) in latencies.OrderBy(l => l.Kind, StringComparer.Ordinal))
         {
             var sorted = values.Order().ToArray();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -169,10 +175,7 @@ internal static class PipelineRun
     }
 
     private static async Task ReceiveAsync(
-        ClientWebSocket socket,
-        ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long> accepted,
-        ConcurrentDictionary<string, ConcurrentBag<double>> latencies,
-        CancellationToken stop)
+        ClientWebSocket socket, ConcurrentBag<(string Kind, (string Symbol, DateTimeOffset Minute) ClosedBy, long At)> received, CancellationToken stop)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -188,7 +191,7 @@ internal static class PipelineRun
                 }
                 while (!result.EndOfMessage);
 
-                var received = Stopwatch.GetTimestamp();
+                var at = Stopwatch.GetTimestamp();
                 using var json = JsonDocument.Parse(message.ToArray());
                 if (json.RootElement.GetProperty("type").GetString() != "event")
                 {
@@ -202,9 +205,9 @@ internal static class PipelineRun
                 var closedBy = channel == "signals"
                     ? data.GetProperty("barTime").GetDateTimeOffset().AddMinutes(1)
                     : data.GetProperty("closeTime").GetDateTimeOffset();
-                if (timeframe == "M1" && accepted.TryGetValue((symbol, closedBy), out var acceptedAt))
+                if (timeframe == "M1")
                 {
-                    latencies.GetOrAdd($"{channel} (M1)", _ => []).Add(Stopwatch.GetElapsedTime(acceptedAt, received).TotalMilliseconds);
+                    received.Add(($"{channel} (M1)", (symbol, closedBy), at));
                 }
             }
         }

@@ -79,6 +79,37 @@ public sealed class DeliveryRunTests
     }
 
     [Fact]
+    public async Task One_run_takes_many_subjects_and_a_failure_holds_back_only_its_own_subject()
+    {
+        var subjects = Enumerable.Range(1, 5).Select(n => $"acct-{n}").ToArray();
+        var published = Enumerable.Range(1, 4).SelectMany(n => subjects.Select(s => Fill($"{s}-{n}", s))).ToList();
+        var connectionString = await QueueAsync(published);
+        var calls = new ConcurrentQueue<string>();
+        var failed = 0;
+
+        // One run at a time, so the first run holds every subject.
+        await using var platform = await StartAsync(connectionString, async (e, t, c) =>
+        {
+            calls.Enqueue(e.Id);
+            var outcome = await RecordEffect(e, t, c);
+            return e.Id == "acct-2-2" && Interlocked.Exchange(ref failed, 1) == 0 ? throw new TimeoutException("broker busy") : outcome;
+        }, o => o.DeliveryParallelism = 1);
+
+        await Eventually.UntilAsync("every fill is handled", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        var effects = await ReadEffectsAsync(platform);
+        foreach (var subject in subjects)
+        {
+            Assert.Equal(published.Where(e => e.Subject == subject).Select(e => e.Id), effects.Where(e => e.EventId.StartsWith(subject + "-", StringComparison.Ordinal)).Select(e => e.EventId));
+        }
+
+        // The first run handled every subject's events but acct-2's from its failure on, and committed them together.
+        var firstRun = effects.Where(e => e.Txid == effects[0].Txid).Select(e => e.EventId).ToHashSet();
+        Assert.Equal(published.Select(e => e.Id).Where(id => id is not ("acct-2-2" or "acct-2-3" or "acct-2-4")).ToHashSet(), firstRun);
+        Assert.Equal(["acct-2-2", "acct-2-3", "acct-2-4"], calls.Where(id => id.StartsWith("acct-2-", StringComparison.Ordinal)).Skip(2));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
+    }
+
+    [Fact]
     public async Task Events_added_to_the_outbox_together_reach_every_subscriber_once_and_in_order()
     {
         var order = new ConcurrentDictionary<(string Consumer, string Subject), ConcurrentQueue<string>>();
