@@ -16,8 +16,9 @@ namespace DistortSignals.Benchmarks;
 /// Event delivery of the in-process platform against a private PostgreSQL with the host's durable settings:
 /// one consumer with a trivial handler, <see cref="Events"/> events spread round-robin over
 /// <see cref="Subjects"/> subjects per operation. The mean is the time per event, so events/s = 1e9 / Mean(ns).
-/// <see cref="OutboxToHandled"/> is the whole path a module's events take (outbox, relay, publisher,
-/// dispatcher); <see cref="QueuedToHandled"/> is the dispatcher alone, its deliveries inserted in one statement.
+/// <see cref="OutboxToHandled"/> is the whole path a module's events take (the outbox statement that also queues
+/// their deliveries, then the dispatcher); <see cref="QueuedToHandled"/> is the dispatcher alone, its deliveries
+/// inserted in one statement.
 /// </summary>
 public class DeliveryBenchmarks
 {
