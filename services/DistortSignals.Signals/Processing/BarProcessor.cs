@@ -48,8 +48,7 @@ internal sealed partial class BarProcessor(
             return DeliveryOutcome.Success;
         }
 
-        await SignalStore.LockSymbolAsync(transaction, bar.Symbol, cancellationToken);
-        var latestStored = await SignalStore.LatestBarTimeAsync(transaction, bar.Symbol, bar.Timeframe, cancellationToken);
+        var latestStored = await SignalStore.LockSymbolAndReadLatestBarTimeAsync(transaction, bar.Symbol, bar.Timeframe, cancellationToken);
         if (bar.OpenTime <= latestStored)
         {
             metrics.BarsIgnored.Add(1);

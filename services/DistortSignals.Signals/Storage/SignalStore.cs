@@ -24,24 +24,21 @@ public sealed class SignalStore(NpgsqlDataSource database)
 
     /// <summary>
     /// Serialises the handling of one symbol's bars across replicas of the role until the transaction ends, so
-    /// the stored bars and the engines that mirror them move in step.
+    /// the stored bars and the engines that mirror them move in step; then returns the open time of the latest
+    /// stored bar of the symbol and timeframe (<see cref="DateTimeOffset.MinValue"/> when there is none). One round
+    /// trip: the read is a statement after the lock, so its snapshot holds what the previous holder committed.
     /// </summary>
-    internal static async Task LockSymbolAsync(NpgsqlTransaction transaction, string symbol, CancellationToken cancellationToken)
+    internal static async Task<DateTimeOffset> LockSymbolAndReadLatestBarTimeAsync(
+        NpgsqlTransaction transaction, string symbol, Timeframe timeframe, CancellationToken cancellationToken)
     {
-        await using var command = Command(transaction, "SELECT pg_advisory_xact_lock(hashtextextended('signals:' || @symbol, 0))");
-        command.Parameters.AddWithValue("symbol", symbol);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>The open time of the latest stored bar of the symbol and timeframe; <see cref="DateTimeOffset.MinValue"/> when there is none.</summary>
-    internal static async Task<DateTimeOffset> LatestBarTimeAsync(NpgsqlTransaction transaction, string symbol, Timeframe timeframe, CancellationToken cancellationToken)
-    {
-        await using var command = Command(transaction, $"SELECT max(open_time) FROM {Schema}.bars WHERE symbol = @symbol AND timeframe = @timeframe");
+        await using var command = Command(transaction,
+            $"SELECT pg_advisory_xact_lock(hashtextextended('signals:' || @symbol, 0)); SELECT max(open_time) FROM {Schema}.bars WHERE symbol = @symbol AND timeframe = @timeframe");
         command.Parameters.AddWithValue("symbol", symbol);
         command.Parameters.AddWithValue("timeframe", timeframe.ToString());
-        return await command.ExecuteScalarAsync(cancellationToken) is DateTime latest
-            ? new DateTimeOffset(latest, TimeSpan.Zero)
-            : DateTimeOffset.MinValue;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return reader.IsDBNull(0) ? DateTimeOffset.MinValue : new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
     }
 
     /// <summary>The stored bars of the symbol and timeframe that open after <paramref name="after"/>, oldest first.</summary>
