@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,34 +13,8 @@ namespace DistortSignals.Gateway.Processing;
 /// </summary>
 internal sealed partial class GatewaySweeper(DirectiveLedger ledger, IOptions<GatewayOptions> options, ILogger<GatewaySweeper> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.SweepInterval);
-        do
-        {
-            try
-            {
-                await ledger.SweepAsync(stoppingToken);
-            }
-            catch (Exception error) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogSweepFailed(logger, error);
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(options.Value.SweepInterval, ledger.SweepAsync, error => LogSweepFailed(logger, error), stoppingToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway sweep failed; it runs again at the next interval")]
     private static partial void LogSweepFailed(ILogger logger, Exception error);

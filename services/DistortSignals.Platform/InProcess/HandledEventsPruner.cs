@@ -1,3 +1,4 @@
+using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres;
 using Microsoft.Extensions.Hosting;
@@ -35,38 +36,19 @@ public sealed partial class HandledEventsPruner(
         return deleted;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_options.OutboxPruneInterval);
-        do
-        {
-            try
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(
+            _options.OutboxPruneInterval,
+            async cancellationToken =>
             {
-                var deleted = await PruneAsync(stoppingToken);
+                var deleted = await PruneAsync(cancellationToken);
                 if (deleted > 0)
                 {
                     LogPruned(logger, deleted);
                 }
-            }
-            catch (Exception error) when (error is not OperationCanceledException)
-            {
-                LogPruneFailed(logger, error);
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+            },
+            error => LogPruneFailed(logger, error),
+            stoppingToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pruned {Count} handled-event records past their retention")]
     private static partial void LogPruned(ILogger logger, int count);
