@@ -85,12 +85,7 @@ internal sealed class GatewayTestHost : IAsyncDisposable
         var services = builder.Services;
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton(new ResourceSet([], resources, secrets));
-        services.AddInProcessPlatform(o =>
-        {
-            o.PollInterval = TimeSpan.FromMilliseconds(50);
-            o.RetryBaseDelay = TimeSpan.FromMilliseconds(20);
-            o.RetryMaxDelay = TimeSpan.FromMilliseconds(200);
-        });
+        services.AddInProcessPlatform(FastPlatform.Timings);
         services.AddPlatformSecurity(builder.Configuration);
         var module = new GatewayModule();
         module.ConfigureServices(services, builder.Configuration);

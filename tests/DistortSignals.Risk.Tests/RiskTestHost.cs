@@ -63,12 +63,7 @@ internal sealed class RiskTestHost : IAsyncDisposable
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddSingleton(new ResourceSet([], [], new Dictionary<string, SecretResource>()));
         services.AddSingleton<TimeProvider>(clock);
-        services.AddInProcessPlatform(o =>
-        {
-            o.PollInterval = TimeSpan.FromMilliseconds(50);
-            o.RetryBaseDelay = TimeSpan.FromMilliseconds(20);
-            o.RetryMaxDelay = TimeSpan.FromMilliseconds(200);
-        });
+        services.AddInProcessPlatform(FastPlatform.Timings);
         services.AddPlatformSecurity(builder.Configuration);
         var module = new RiskModule();
         module.ConfigureServices(services, builder.Configuration);

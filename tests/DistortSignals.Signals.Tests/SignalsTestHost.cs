@@ -71,12 +71,7 @@ internal sealed class SignalsTestHost : IAsyncDisposable
             services.AddSingleton(clock);
         }
 
-        services.AddInProcessPlatform(o =>
-        {
-            o.PollInterval = TimeSpan.FromMilliseconds(50);
-            o.RetryBaseDelay = TimeSpan.FromMilliseconds(20);
-            o.RetryMaxDelay = TimeSpan.FromMilliseconds(200);
-        });
+        services.AddInProcessPlatform(FastPlatform.Timings);
         services.AddPlatformSecurity(builder.Configuration);
         var module = new SignalsModule();
         module.ConfigureServices(services, builder.Configuration);

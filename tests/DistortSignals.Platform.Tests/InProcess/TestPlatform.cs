@@ -44,9 +44,7 @@ internal sealed class TestPlatform : IAsyncDisposable
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         services.AddInProcessPlatform(o =>
         {
-            o.PollInterval = TimeSpan.FromMilliseconds(50);
-            o.RetryBaseDelay = TimeSpan.FromMilliseconds(20);
-            o.RetryMaxDelay = TimeSpan.FromMilliseconds(200);
+            FastPlatform.Timings(o);
             options?.Invoke(o);
         });
         configure(services);
