@@ -77,6 +77,14 @@ internal sealed class FormingSeries
 
     public bool IsInForming(DateTimeOffset time) => _hasForming && _timeframe.Floor(time) == _openTime;
 
+    /// <summary>
+    /// True when <paramref name="time"/> is later than every input this series has taken: inputs before the
+    /// forming bar are refused as late, so none is later than the forming bar's last input, and when nothing is
+    /// forming every input fell before <see cref="ClosedBefore"/>.
+    /// </summary>
+    public bool IsAfterEveryInput(DateTimeOffset time) =>
+        _hasForming ? time > _lastTime : ClosedBefore is not { } closed || time >= closed;
+
     public ValidationError LateError(DateTimeOffset time) => new(
         "time",
         $"{ValidationRules.Format(time)} falls in the {_timeframe} bar {ValidationRules.Format(_timeframe.Floor(time))}, " +

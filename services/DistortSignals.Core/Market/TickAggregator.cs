@@ -37,6 +37,12 @@ public sealed class TickAggregator
     /// <summary>Minutes that start before this instant are final; null until the first tick or watermark.</summary>
     public DateTimeOffset? ClosedBefore => _series.ClosedBefore;
 
+    /// <summary>
+    /// True when a tick at <paramref name="time"/> is later than every tick this aggregator has taken, so it
+    /// cannot be a repeat of one; a store of the taken ticks need only be searched for the others.
+    /// </summary>
+    public bool IsAfterEveryTakenTick(DateTimeOffset time) => _series.IsAfterEveryInput(time);
+
     public AggregationResult Add(Tick tick)
     {
         var errors = MarketValidation.Validate(tick);

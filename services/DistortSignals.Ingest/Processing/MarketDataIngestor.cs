@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Validation;
 using DistortSignals.Platform;
@@ -35,7 +37,11 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
             await using var transaction = await BeginAsync(connection, known.Select(t => t.Tick.Symbol), cancellationToken);
             var builders = await LoadAsync(transaction, known.Select(t => t.Tick.Symbol), cancellationToken);
             var ids = known.Select(t => TickId(t.Tick)).ToArray();
-            var stored = await ExistingTickIdsAsync(transaction, known.Select(t => t.Tick).ToList(), ids, cancellationToken);
+
+            // A tick later than every tick its symbol has taken cannot be stored already (the builders are saved with
+            // the ticks), so only the others are looked up: in a live stream, almost none.
+            var maybeStored = known.Zip(ids).Where(x => !builders[x.First.Tick.Symbol].IsAfterEveryTakenTick(x.First.Tick.Time)).ToList();
+            var stored = await ExistingTickIdsAsync(transaction, [.. maybeStored.Select(x => x.First.Tick)], [.. maybeStored.Select(x => x.Second)], cancellationToken);
 
             // In time order per symbol, so that a batch's own order cannot make its later ticks late.
             foreach (var (item, id) in known.Zip(ids).OrderBy(x => x.First.Tick.Time).ThenBy(x => x.First.Index))
@@ -192,9 +198,32 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
     /// <summary>A tick's identity is its content (16 bytes of its SHA-256), so a repeated delivery is recognised and stored once.</summary>
     internal static Guid TickId(Tick tick)
     {
-        var key = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{tick.Symbol}|{tick.Time.UtcTicks}|{tick.Bid:R}|{tick.Ask:R}|{tick.Last:R}|{tick.Volume:R}|{tick.Source}");
-        return new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 16));
+        // The key's UTF-8 bytes go straight into a buffer (a string per tick cost more than the hash); a source
+        // too long for it takes a larger one.
+        Span<byte> key = stackalloc byte[256];
+        byte[]? rented = null;
+        int length;
+        while (!Utf8.TryWrite(key, System.Globalization.CultureInfo.InvariantCulture,
+                   $"{tick.Symbol}|{tick.Time.UtcTicks}|{tick.Bid:R}|{tick.Ask:R}|{tick.Last:R}|{tick.Volume:R}|{tick.Source}", out length))
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(key.Length * 2);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+
+            rented = larger;
+            key = larger;
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(key[..length], hash);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return new Guid(hash[..16]);
     }
 
     internal static string BarEventId(Bar bar) => $"bar-{bar.Symbol}-{bar.Timeframe}-{bar.OpenTime.UtcDateTime:yyyyMMddTHHmm}";
@@ -270,6 +299,11 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
     private static async Task<HashSet<Guid>> ExistingTickIdsAsync(NpgsqlTransaction transaction, List<Tick> ticks, Guid[] ids, CancellationToken cancellationToken)
     {
         var existing = new HashSet<Guid>();
+        if (ticks.Count == 0)
+        {
+            return existing;
+        }
+
         // A join from the keys keeps this an index lookup per tick however large the table grows.
         await using var command = new NpgsqlCommand(
             $"SELECT t.id FROM unnest(@symbols, @times, @ids) AS k(symbol, time, id) JOIN {Schema}.ticks t USING (symbol, time, id)",

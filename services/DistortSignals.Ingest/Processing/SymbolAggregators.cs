@@ -35,6 +35,9 @@ internal sealed class SymbolAggregators
 
     public SymbolAggregatorsState Snapshot() => new(_ticks.Snapshot(), [.. _bars.Select(b => b.Snapshot())]);
 
+    /// <summary>True when a tick at <paramref name="time"/> is later than every tick taken so far, so it cannot be a repeat.</summary>
+    public bool IsAfterEveryTakenTick(DateTimeOffset time) => _ticks.IsAfterEveryTakenTick(time);
+
     /// <summary>Takes a tick; adds every bar it closes (M1 and higher) to <paramref name="closed"/>.</summary>
     public Refusal? Add(Tick tick, List<Bar> closed)
     {

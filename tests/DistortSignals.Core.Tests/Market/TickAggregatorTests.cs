@@ -273,4 +273,43 @@ public class TickAggregatorTests
         Assert.Throws<ArgumentException>(() => TickAggregator.Restore(new TickAggregatorSnapshot("EURUSD", T("10:01:00"), forming, T("10:02:05"), T("10:02:05"), 0)));
         Assert.Throws<ArgumentException>(() => TickAggregator.Restore(new TickAggregatorSnapshot("EURUSD", T("10:01:00"), forming, null, null, 0)));
     }
+
+    [Fact]
+    public void No_taken_tick_is_ever_after_the_bound_and_a_later_tick_is_after_it_while_a_bar_forms()
+    {
+        var random = new Random(7);
+        var aggregator = new TickAggregator("EURUSD");
+        var start = T("10:00:00");
+        Assert.True(aggregator.IsAfterEveryTakenTick(start));
+        DateTimeOffset? latestTaken = null;
+        var now = start;
+        for (var step = 0; step < 2000; step++)
+        {
+            now += TimeSpan.FromMilliseconds(random.Next(0, 4000));
+            if (random.Next(10) == 0)
+            {
+                aggregator.AdvanceWatermark(now + TimeSpan.FromSeconds(random.Next(0, 90)));
+            }
+            else
+            {
+                // Ticks up to 70 s out of order, so that some are late and some land in the forming bar before its last tick.
+                var time = now - TimeSpan.FromMilliseconds(random.Next(0, 70_000));
+                if (aggregator.Add(new Tick("EURUSD", time, 1.1, 1.1002, null, 1, "test")).Accepted && (latestTaken is null || time > latestTaken))
+                {
+                    latestTaken = time;
+                }
+            }
+
+            var restored = TickAggregator.Restore(aggregator.Snapshot());
+            foreach (var candidate in new[] { aggregator, restored })
+            {
+                if (latestTaken is { } latest)
+                {
+                    Assert.False(candidate.IsAfterEveryTakenTick(latest), $"step {step}: the latest taken tick {latest:O} counted as new");
+                    Assert.False(candidate.IsAfterEveryTakenTick(latest - TimeSpan.FromSeconds(random.Next(0, 120))));
+                    Assert.Equal(candidate.Forming is not null || aggregator.ClosedBefore <= latest.AddTicks(1), candidate.IsAfterEveryTakenTick(latest.AddTicks(1)));
+                }
+            }
+        }
+    }
 }

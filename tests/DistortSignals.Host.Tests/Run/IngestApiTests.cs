@@ -56,6 +56,25 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
     }
 
     [Fact]
+    public async Task A_resent_batch_with_new_ticks_appended_stores_only_the_new_ones_even_at_the_time_of_the_latest_stored()
+    {
+        // USDJPY: no other test here sends it, so the times are free.
+        var stored = new[]
+        {
+            Tick("2026-02-05T10:00:01Z", 150.1, 150.12, "USDJPY"), Tick("2026-02-05T10:00:02Z", 150.11, 150.13, "USDJPY"), Tick("2026-02-05T10:00:03Z", 150.12, 150.14, "USDJPY"),
+        };
+        await PostTicksAsync(stored);
+
+        // The latest stored tick again, a tick at its very time with other prices (not a repeat), and a later one.
+        var body = string.Join('\n', stored[1], stored[2], Tick("2026-02-05T10:00:03Z", 150.15, 150.17, "USDJPY"), Tick("2026-02-05T10:00:04Z", 150.13, 150.15, "USDJPY"));
+        var answer = await Json(await platform.PostAsync("/api/v1/ticks", body, platform.IngestKey, "application/x-ndjson"));
+
+        Assert.Equal([0, 1], answer.GetProperty("duplicates").EnumerateArray().Select(d => d.GetInt32()));
+        Assert.Equal(2, answer.GetProperty("accepted").GetInt32());
+        Assert.Equal(5, await CountAsync("SELECT count(*) FROM ingest.ticks WHERE symbol = 'USDJPY' AND time >= '2026-02-05T10:00:00Z' AND time < '2026-02-05T10:01:00Z'"));
+    }
+
+    [Fact]
     public async Task A_later_tick_closes_the_bar_and_a_tick_for_the_closed_bar_is_refused_as_late()
     {
         await PostTicksAsync(
