@@ -34,8 +34,6 @@ namespace DistortSignals.Benchmarks.Pipeline;
 /// </summary>
 internal static class PipelineRun
 {
-    private const int TicksPerMinute = 10;
-
     private static readonly string[] Symbols =
     [
         "EURUSD", "GBPUSD", "USDJPY", "AUDUSD", "USDCAD", "USDCHF", "NZDUSD", "EURGBP", "EURJPY", "GBPJPY",
@@ -51,32 +49,39 @@ internal static class PipelineRun
         var seconds = Option(args, "--seconds", 30);
         var rate = Option(args, "--rate", 2000);
         var clients = Option(args, "--clients", 500);
+        var ticksPerMinute = Option(args, "--ticks-per-minute", 10);
         if (mode is not ("throughput" or "latency" or "fanout"))
         {
-            await Console.Error.WriteLineAsync("usage: pipeline throughput|latency|fanout [--seconds N] [--rate TICKS_PER_S] [--clients N]");
+            await Console.Error.WriteLineAsync("usage: pipeline throughput|latency|fanout [--seconds N] [--rate TICKS_PER_S] [--clients N] [--ticks-per-minute N]");
+            return 2;
+        }
+
+        if (ticksPerMinute < 2 || 60_000 % ticksPerMinute != 0)
+        {
+            await Console.Error.WriteLineAsync($"--ticks-per-minute: {ticksPerMinute} must be at least 2 and divide a minute into whole milliseconds");
             return 2;
         }
 
         await using var cluster = await PrivatePostgresCluster.StartAsync();
         await using var host = await StartHostAsync(cluster.ConnectionString);
-        Console.WriteLine($"pipeline {mode}: {Symbols.Length} symbols, {TicksPerMinute} ticks per market minute, host at {host.Address}");
+        Console.WriteLine($"pipeline {mode}: {Symbols.Length} symbols, {ticksPerMinute} ticks per market minute, host at {host.Address}");
         switch (mode)
         {
             case "throughput":
-                await ThroughputAsync(host, seconds);
+                await ThroughputAsync(host, seconds, ticksPerMinute);
                 break;
             case "latency":
-                await LatencyAsync(host, seconds, rate, clients: 1, channels: ["bars", "signals"]);
+                await LatencyAsync(host, seconds, rate, ticksPerMinute, clients: 1, channels: ["bars", "signals"]);
                 break;
             default:
-                await LatencyAsync(host, seconds, rate, clients, channels: ["bars"]);
+                await LatencyAsync(host, seconds, rate, ticksPerMinute, clients, channels: ["bars"]);
                 break;
         }
 
         return 0;
     }
 
-    private static async Task ThroughputAsync(RunningHost host, int seconds)
+    private static async Task ThroughputAsync(RunningHost host, int seconds, int ticksPerMinute)
     {
         const int posters = 4;
         var groups = Symbols.Chunk(Symbols.Length / posters).ToArray();
@@ -85,10 +90,10 @@ internal static class PipelineRun
         var minutes = new int[groups.Length];
         await Task.WhenAll(groups.Select((group, i) => Task.Run(async () =>
         {
-            var feed = new TickFeed(group);
+            var feed = new TickFeed(group, ticksPerMinute);
             while (stop.Elapsed < TimeSpan.FromSeconds(seconds))
             {
-                accepted[i] += await host.PostTicksAsync(feed.NextMinutes(40));
+                accepted[i] += await host.PostTicksAsync(feed.NextSteps(2000 / group.Length));
             }
 
             minutes[i] = feed.Minutes;
@@ -110,7 +115,7 @@ internal static class PipelineRun
             $"all {expectedBars:N0} M1 bars taken by the signals role after {processed.TotalSeconds:F1} s: {ticks / processed.TotalSeconds:N0} ticks/s through ingest, bars and signals"));
     }
 
-    private static async Task LatencyAsync(RunningHost host, int seconds, int rate, int clients, string[] channels)
+    private static async Task LatencyAsync(RunningHost host, int seconds, int rate, int ticksPerMinute, int clients, string[] channels)
     {
         var accepted = new ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long>();
         var received = new ConcurrentBag<(string Kind, (string Symbol, DateTimeOffset Minute) ClosedBy, long At)>();
@@ -122,18 +127,18 @@ internal static class PipelineRun
         }
 
         var receivers = sockets.Select(socket => Task.Run(() => ReceiveAsync(socket, received, stop.Token))).ToList();
-        var feed = new TickFeed(Symbols);
-        var batchTicks = Symbols.Length * TicksPerMinute / 2;
+        var feed = new TickFeed(Symbols, ticksPerMinute);
+        var batchTicks = Symbols.Length * (ticksPerMinute / 2);
         var interval = TimeSpan.FromSeconds((double)batchTicks / rate);
         var clock = Stopwatch.StartNew();
         var batches = 0;
         while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
         {
-            var batch = feed.NextHalfMinute();
+            var batch = feed.NextSteps(ticksPerMinute / 2);
             await host.PostTicksAsync(batch);
             var now = Stopwatch.GetTimestamp();
-            // The feed's ticks fall on whole 6-second steps, so a minute's first tick is at second 0.
-            foreach (var opening in batch.Where(t => t.Time.Second == 0))
+            // The feed's ticks fall on whole steps that divide a minute, so a minute's first tick is at its very start.
+            foreach (var opening in batch.Where(t => t.Time.Second == 0 && t.Time.Millisecond == 0))
             {
                 accepted.TryAdd((opening.Symbol, opening.Time), now);
             }
@@ -263,26 +268,23 @@ internal static class PipelineRun
             app.Services.GetRequiredService<NpgsqlDataSource>());
     }
 
-    /// <summary>Ticks of several symbols in market-time order: <see cref="TicksPerMinute"/> per symbol per minute, at whole 6-second steps.</summary>
-    private sealed class TickFeed(IReadOnlyList<string> symbols)
+    /// <summary>Ticks of several symbols in market-time order: <paramref name="ticksPerMinute"/> per symbol per minute, at whole steps that divide a minute.</summary>
+    private sealed class TickFeed(IReadOnlyList<string> symbols, int ticksPerMinute)
     {
         private readonly SyntheticMarket[] _markets = [.. symbols.Select((s, i) => new SyntheticMarket(s, 1.0 + i * 0.1, (ulong)(i + 1)))];
         private DateTimeOffset _next = MarketStart;
 
         public int Minutes { get; private set; }
 
-        public List<Tick> NextHalfMinute() => Next(TicksPerMinute / 2);
-
-        public List<Tick> NextMinutes(int minutes) => Next(TicksPerMinute * minutes);
-
-        private List<Tick> Next(int steps)
+        /// <summary>The next <paramref name="steps"/> steps: one tick per symbol each.</summary>
+        public List<Tick> NextSteps(int steps)
         {
             var ticks = new List<Tick>(steps * _markets.Length);
             for (var step = 0; step < steps; step++)
             {
-                ticks.AddRange(_markets.Select(m => m.NextTick(_next, TicksPerMinute, 0.0002, "bench")));
-                _next = _next.AddSeconds(60 / TicksPerMinute);
-                if (_next.Second == 0)
+                ticks.AddRange(_markets.Select(m => m.NextTick(_next, ticksPerMinute, 0.0002, "bench")));
+                _next = _next.AddMilliseconds(60_000 / ticksPerMinute);
+                if (_next.Second == 0 && _next.Millisecond == 0)
                 {
                     Minutes++;
                 }
