@@ -5,7 +5,11 @@ namespace DistortSignals.Ingest.Tests;
 
 public sealed class BatchReaderTests
 {
-    private static IReadOnlyList<BatchElement> Read(string body) => BatchReader.Read(Encoding.UTF8.GetBytes(body));
+    private static IReadOnlyList<BatchElement> Read(string body)
+    {
+        using var batch = BatchReader.Read(Encoding.UTF8.GetBytes(body));
+        return [.. batch.Elements.Select(e => e with { Json = e.Json?.Clone() })];
+    }
 
     [Fact]
     public void A_json_array_gives_one_element_per_item_in_order()

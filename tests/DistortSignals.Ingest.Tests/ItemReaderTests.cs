@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Validation;
@@ -28,6 +29,36 @@ public sealed class ItemReaderTests
 
         Assert.Empty(errors);
         Assert.Equal(new Tick("EURUSD", new DateTimeOffset(2026, 1, 5, 10, 15, 0, 250, TimeSpan.Zero), 1.1, 1.1002, null, 0, "api"), tick);
+    }
+
+    [Theory]
+    [InlineData("2026-01-05T10:15:00Z")]
+    [InlineData("2026-01-05T10:15:00+00:00")]
+    [InlineData("2026-01-05T10:15:00.1Z")]
+    [InlineData("2026-01-05T10:15:00.1234567Z")]
+    [InlineData("2026-01-05T10:15:00.999+00:00")]
+    [InlineData("2026-01-05T10:15Z")]
+    [InlineData("2026-01-05T10:15:00\\u005A")]
+    public void Every_utc_time_form_reads_as_the_general_parser_reads_it(string time)
+    {
+        var (tick, errors) = ReadTick($$"""{"symbol":"EURUSD","time":"{{time}}","last":1}""");
+        var text = JsonSerializer.Deserialize<string>($"\"{time}\"")!;
+
+        Assert.Empty(errors);
+        Assert.Equal(DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal), tick!.Time);
+    }
+
+    [Theory]
+    [InlineData("2026-01-05T10:15:00-00:00")]
+    [InlineData("2026-01-05T10:15:00+01:00")]
+    [InlineData("2026-01-05T10:15:00z")]
+    [InlineData("2026-01-05T10:15:60Z")]
+    public void A_time_that_is_not_plainly_utc_is_refused(string time)
+    {
+        var (tick, errors) = ReadTick($$"""{"symbol":"EURUSD","time":"{{time}}","last":1}""");
+
+        Assert.Null(tick);
+        Assert.Contains(errors, e => e.Field == "time" && e.Message.Contains("is not an ISO 8601 UTC time", StringComparison.Ordinal));
     }
 
     [Theory]

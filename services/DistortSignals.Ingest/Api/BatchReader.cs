@@ -7,6 +7,23 @@ namespace DistortSignals.Ingest.Api;
 internal readonly record struct BatchElement(int Index, JsonElement? Json, string? Error);
 
 /// <summary>
+/// The elements of a posted batch. Their JSON points into the parsed documents (copying each element cost more
+/// than reading it), so it may be read only until the batch is disposed.
+/// </summary>
+internal sealed class ParsedBatch(List<BatchElement> elements, List<JsonDocument> documents) : IDisposable
+{
+    public IReadOnlyList<BatchElement> Elements => elements;
+
+    public void Dispose()
+    {
+        foreach (var document in documents)
+        {
+            document.Dispose();
+        }
+    }
+}
+
+/// <summary>
 /// Reads a request body that is a JSON array or NDJSON (one JSON object per line). A line of NDJSON that
 /// is not JSON refuses that item only; a JSON array that is not JSON refuses the whole body, because its
 /// items cannot be told apart.
@@ -15,7 +32,8 @@ internal static class BatchReader
 {
     public const int MaxItems = 100_000;
 
-    public static IReadOnlyList<BatchElement> Read(ReadOnlyMemory<byte> body)
+    /// <summary>Reads the batch; <paramref name="body"/> must stay unchanged until the result is disposed.</summary>
+    public static ParsedBatch Read(ReadOnlyMemory<byte> body)
     {
         var span = body.Span;
         var start = 0;
@@ -32,7 +50,7 @@ internal static class BatchReader
         return span[start] == (byte)'[' ? ReadArray(body[start..]) : ReadLines(body[start..]);
     }
 
-    private static List<BatchElement> ReadArray(ReadOnlyMemory<byte> body)
+    private static ParsedBatch ReadArray(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
         try
@@ -44,46 +62,63 @@ internal static class BatchReader
             throw new BatchFormatException($"the body is not valid JSON: {e.Message}");
         }
 
-        using (document)
+        var items = new List<BatchElement>(document.RootElement.GetArrayLength());
+        var batch = new ParsedBatch(items, [document]);
+        try
         {
-            var items = new List<BatchElement>(document.RootElement.GetArrayLength());
             foreach (var element in document.RootElement.EnumerateArray())
             {
                 Limit(items.Count);
-                items.Add(new BatchElement(items.Count, element.Clone(), null));
+                items.Add(new BatchElement(items.Count, element, null));
             }
 
-            return items;
+            return batch;
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
         }
     }
 
-    private static List<BatchElement> ReadLines(ReadOnlyMemory<byte> body)
+    private static ParsedBatch ReadLines(ReadOnlyMemory<byte> body)
     {
         var items = new List<BatchElement>();
-        var remaining = body;
-        while (!remaining.IsEmpty)
+        var documents = new List<JsonDocument>();
+        var batch = new ParsedBatch(items, documents);
+        try
         {
-            var end = remaining.Span.IndexOf((byte)'\n');
-            var line = end < 0 ? remaining : remaining[..end];
-            remaining = end < 0 ? ReadOnlyMemory<byte>.Empty : remaining[(end + 1)..];
-            if (line.Span.Trim("\r\t "u8).IsEmpty)
+            var remaining = body;
+            while (!remaining.IsEmpty)
             {
-                continue;
+                var end = remaining.Span.IndexOf((byte)'\n');
+                var line = end < 0 ? remaining : remaining[..end];
+                remaining = end < 0 ? ReadOnlyMemory<byte>.Empty : remaining[(end + 1)..];
+                if (line.Span.Trim("\r\t "u8).IsEmpty)
+                {
+                    continue;
+                }
+
+                Limit(items.Count);
+                try
+                {
+                    var document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 8 });
+                    documents.Add(document);
+                    items.Add(new BatchElement(items.Count, document.RootElement, null));
+                }
+                catch (JsonException e)
+                {
+                    items.Add(new BatchElement(items.Count, null, $"line {items.Count + 1} is not JSON: {e.Message} ({Encoding.UTF8.GetString(line.Span[..Math.Min(line.Length, 60)])})"));
+                }
             }
 
-            Limit(items.Count);
-            try
-            {
-                using var document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 8 });
-                items.Add(new BatchElement(items.Count, document.RootElement.Clone(), null));
-            }
-            catch (JsonException e)
-            {
-                items.Add(new BatchElement(items.Count, null, $"line {items.Count + 1} is not JSON: {e.Message} ({Encoding.UTF8.GetString(line.Span[..Math.Min(line.Length, 60)])})"));
-            }
+            return batch;
         }
-
-        return items;
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
     }
 
     private static void Limit(int count)

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Validation;
@@ -11,6 +13,10 @@ namespace DistortSignals.Ingest.Api;
 /// </summary>
 internal static class ItemReader
 {
+    // UTF-8, so that checking each property's name makes no string.
+    private static readonly byte[][] TickFields = Utf8("symbol", "time", "bid", "ask", "last", "volume", "source");
+    private static readonly byte[][] BarFields = Utf8("symbol", "timeframe", "time", "open", "high", "low", "close", "volume", "tickCount");
+
     public static Tick? ReadTick(JsonElement json, List<ValidationError> errors)
     {
         if (json.ValueKind != JsonValueKind.Object)
@@ -26,7 +32,7 @@ internal static class ItemReader
         var last = Number(json, "last", errors, required: false);
         var volume = Number(json, "volume", errors, required: false) ?? 0;
         var source = String(json, "source", errors, required: false) ?? "api";
-        Unknown(json, errors, "symbol", "time", "bid", "ask", "last", "volume", "source");
+        Unknown(json, errors, TickFields);
         if (errors.Count > 0)
         {
             return null;
@@ -60,7 +66,7 @@ internal static class ItemReader
         var close = Number(json, "close", errors, required: true);
         var volume = Number(json, "volume", errors, required: false) ?? 0;
         var tickCount = json.TryGetProperty("tickCount", out var count) && count.TryGetInt32(out var parsed) ? parsed : 0;
-        Unknown(json, errors, "symbol", "timeframe", "time", "open", "high", "low", "close", "volume", "tickCount");
+        Unknown(json, errors, BarFields);
         if (errors.Count > 0)
         {
             return null;
@@ -116,6 +122,14 @@ internal static class ItemReader
 
     private static DateTimeOffset? Time(JsonElement json, string name, List<ValidationError> errors)
     {
+        // The usual case, an ISO 8601 time ending in Z or +00:00, is read from the UTF-8 without making a string.
+        if (json.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            && JsonMarshal.GetRawUtf8Value(value) is var raw && (raw.EndsWith("Z\""u8) || raw.EndsWith("+00:00\""u8))
+            && value.TryGetDateTimeOffset(out var utc) && utc.Offset == TimeSpan.Zero)
+        {
+            return utc;
+        }
+
         var text = String(json, name, errors, required: true);
         if (text is null)
         {
@@ -132,14 +146,29 @@ internal static class ItemReader
         return time;
     }
 
-    private static void Unknown(JsonElement json, List<ValidationError> errors, params string[] known)
+    private static void Unknown(JsonElement json, List<ValidationError> errors, byte[][] known)
     {
         foreach (var property in json.EnumerateObject())
         {
-            if (Array.IndexOf(known, property.Name) < 0)
+            if (!IsKnown(property, known))
             {
                 errors.Add(new(property.Name, "is not a known field"));
             }
         }
     }
+
+    private static bool IsKnown(JsonProperty property, byte[][] known)
+    {
+        foreach (var name in known)
+        {
+            if (property.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static byte[][] Utf8(params string[] names) => [.. names.Select(Encoding.UTF8.GetBytes)];
 }

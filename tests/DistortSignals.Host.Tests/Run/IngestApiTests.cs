@@ -75,6 +75,26 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
     }
 
     [Fact]
+    public async Task A_chunked_body_without_a_length_is_read_whole()
+    {
+        // 3,000 GBPUSD ticks (no other test here sends GBPUSD), about 250 KB: many times the first read buffer.
+        var ticks = Enumerable.Range(0, 3000).Select(i => Tick($"2026-02-06T10:{i / 600:00}:{i / 10 % 60:00}.{i % 10}00Z", 1.25 + (i * 1e-6), 1.2502 + (i * 1e-6), "GBPUSD"));
+        using var client = platform.Client(platform.IngestKey);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/v1/ticks", UriKind.Relative))
+        {
+            Content = new StringContent(string.Join('\n', ticks), Encoding.UTF8, "application/x-ndjson"),
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await client.SendAsync(request);
+        var answer = await Json(response);
+
+        Assert.True(response.IsSuccessStatusCode, answer.ToString());
+        Assert.Equal((3000, 3000), (answer.GetProperty("received").GetInt32(), answer.GetProperty("accepted").GetInt32()));
+        Assert.Equal(3000, await CountAsync("SELECT count(*) FROM ingest.ticks WHERE symbol = 'GBPUSD' AND time >= '2026-02-06T10:00:00Z' AND time < '2026-02-06T11:00:00Z'"));
+    }
+
+    [Fact]
     public async Task A_later_tick_closes_the_bar_and_a_tick_for_the_closed_bar_is_refused_as_late()
     {
         await PostTicksAsync(
