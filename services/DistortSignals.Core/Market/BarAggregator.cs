@@ -139,22 +139,26 @@ public sealed class BarAggregator
             throw new ArgumentException($"snapshot: the run of folded minutes at {ValidationRules.Format(empty.Start)} has {empty.Count} minutes", nameof(snapshot));
         }
 
-        var minutes = snapshot.FoldedMinutes().ToList();
-        if ((snapshot.Forming is null) != (minutes.Count == 0))
+        if ((snapshot.Forming is null) != (snapshot.FoldedRuns.Count == 0))
         {
             throw new ArgumentException("snapshot: folded minutes are present exactly when a bar is forming", nameof(snapshot));
         }
 
-        // The earliest and latest folded minutes are the bars that set open and close.
-        aggregator._series.Restore(snapshot.ClosedBefore, snapshot.Forming, minutes.Count == 0 ? default : minutes.Min(), minutes.Count == 0 ? default : minutes.Max());
-        foreach (var time in minutes)
+        // The earliest and latest folded minutes are the bars that set open and close. A run is checked by its ends
+        // (the forming bar is one range of minutes), not minute by minute: a D1 bar late in the day folds 1,440.
+        var runs = snapshot.FoldedRuns.Select(run => (First: run.Start, Last: run.Start + (Timeframe.M1.Duration() * (run.Count - 1)), run.Count)).ToList();
+        aggregator._series.Restore(snapshot.ClosedBefore, snapshot.Forming, runs.Count == 0 ? default : runs.Min(r => r.First), runs.Count == 0 ? default : runs.Max(r => r.Last));
+        foreach (var (first, last, count) in runs)
         {
-            if (!Timeframe.M1.IsAligned(time) || !aggregator._series.IsInForming(time))
+            foreach (var end in new[] { first, last })
             {
-                throw new ArgumentException($"snapshot: folded minute {ValidationRules.Format(time)} is not an M1 open time inside the forming bar", nameof(snapshot));
+                if (!Timeframe.M1.IsAligned(end) || !aggregator._series.IsInForming(end))
+                {
+                    throw new ArgumentException($"snapshot: folded minute {ValidationRules.Format(end)} is not an M1 open time inside the forming bar", nameof(snapshot));
+                }
             }
 
-            aggregator._folded[aggregator.MinuteIndex(time)] = true;
+            aggregator._folded.AsSpan(aggregator.MinuteIndex(first), count).Fill(true);
         }
 
         return aggregator;

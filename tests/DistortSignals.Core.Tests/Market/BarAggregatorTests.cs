@@ -252,6 +252,26 @@ public class BarAggregatorTests
     }
 
     [Fact]
+    public void A_restored_day_of_scattered_runs_takes_every_next_bar_as_the_original_does()
+    {
+        var random = new Random(11);
+        var day = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
+        var original = new BarAggregator("EURUSD", Timeframe.D1);
+        for (var step = 0; step < 400; step++)
+        {
+            // Minutes of the day at random, so that the runs have gaps and some minutes come twice.
+            var bar = new Bar("EURUSD", Timeframe.M1, day.AddMinutes(random.Next(0, 1440)), 1.1, 1.12, 1.09, 1.11, 1, 1);
+            var restored = BarAggregator.Restore(original.Snapshot());
+
+            var (expected, actual) = (original.Add(bar), restored.Add(bar));
+
+            Assert.Equal((expected.Accepted, expected.Closed, expected.Refusal?.Reason), (actual.Accepted, actual.Closed, actual.Refusal?.Reason));
+            Assert.Equal(original.Snapshot().FoldedRuns, restored.Snapshot().FoldedRuns);
+            Assert.Equal((original.Forming, original.DuplicateBars), (restored.Forming, restored.DuplicateBars));
+        }
+    }
+
+    [Fact]
     public void A_snapshot_whose_parts_disagree_is_refused()
     {
         var forming = Higher(Timeframe.M5, "10:05", 1.1, 1.1, 1.1, 1.1, 1, 1);
@@ -260,6 +280,7 @@ public class BarAggregatorTests
         Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:11"), 1)], 0, 0)));
         Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:08"), 3)], 0, 0)));
         Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:06"), 0)], 0, 0)));
+        Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), forming, [new MinuteRun(T("10:06").AddSeconds(30), 2)], 0, 0)));
         Assert.Throws<ArgumentException>(() => BarAggregator.Restore(new BarAggregatorSnapshot("EURUSD", Timeframe.M5, T("10:05"), null, [new MinuteRun(T("10:06"), 1)], 0, 0)));
     }
 }
