@@ -317,27 +317,34 @@ internal static class PipelineRun
         {
             // NDJSON written as UTF-8 into a pooled buffer: the load generator shares the host's two cores, so it is kept lean.
             var body = ArrayPool<byte>.Shared.Rent(ticks.Count * 160);
-            var length = 0;
-            foreach (var tick in ticks)
+            string answer;
+            try
             {
-                if (!Utf8.TryWrite(body.AsSpan(length), CultureInfo.InvariantCulture,
-                        $"{{\"symbol\":\"{tick.Symbol}\",\"time\":\"{tick.Time:yyyy-MM-ddTHH:mm:ss.fff}Z\",\"bid\":{tick.Bid},\"ask\":{tick.Ask},\"volume\":{tick.Volume}}}\n", out var written))
+                var length = 0;
+                foreach (var tick in ticks)
                 {
-                    throw new InvalidOperationException($"a tick of {tick.Symbol} does not fit the body buffer");
+                    if (!Utf8.TryWrite(body.AsSpan(length), CultureInfo.InvariantCulture,
+                            $"{{\"symbol\":\"{tick.Symbol}\",\"time\":\"{tick.Time:yyyy-MM-ddTHH:mm:ss.fff}Z\",\"bid\":{tick.Bid},\"ask\":{tick.Ask},\"volume\":{tick.Volume}}}\n", out var written))
+                    {
+                        throw new InvalidOperationException($"a tick of {tick.Symbol} does not fit the body buffer");
+                    }
+
+                    length += written;
                 }
 
-                length += written;
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/ticks") { Content = new ByteArrayContent(body, 0, length) };
+                request.Content.Headers.ContentType = new("application/x-ndjson");
+                request.Headers.Add(ApiKeyAuthenticationHandler.HeaderName, ingestKey);
+                using var response = await _client.SendAsync(request);
+                answer = await response.Content.ReadAsStringAsync();
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"POST /api/v1/ticks answered {(int)response.StatusCode}: {answer}");
+                }
             }
-
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/ticks") { Content = new ByteArrayContent(body, 0, length) };
-            request.Content.Headers.ContentType = new("application/x-ndjson");
-            request.Headers.Add(ApiKeyAuthenticationHandler.HeaderName, ingestKey);
-            using var response = await _client.SendAsync(request);
-            ArrayPool<byte>.Shared.Return(body);
-            var answer = await response.Content.ReadAsStringAsync();
-            if (!response.IsSuccessStatusCode)
+            finally
             {
-                throw new InvalidOperationException($"POST /api/v1/ticks answered {(int)response.StatusCode}: {answer}");
+                ArrayPool<byte>.Shared.Return(body);
             }
 
             return JsonDocument.Parse(answer).RootElement.GetProperty("accepted").GetInt32();
