@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres;
@@ -23,6 +24,13 @@ namespace DistortSignals.Platform.InProcess;
 /// wait, the other subjects' go on, and everything handled is committed. Each subject is claimed with a
 /// transaction advisory lock (see <see cref="ClaimRunAsync"/>), so dispatchers of several replicas may run together.
 /// </para>
+/// <para>
+/// A savepoint is not released after its delivery succeeds: the next delivery's savepoint nests inside it, which
+/// saves a round trip per delivery and changes nothing at the commit. The price is that a handler which caught a
+/// database error and still answered success (leaving the transaction failed) shows only at the next statement:
+/// that statement then fails with <see cref="PostgresErrorCodes.InFailedSqlTransaction"/>, and the failure is
+/// charged to the last delivery handled, whose savepoint is still there to roll back to (see <see cref="FailLastHandledAsync"/>).
+/// </para>
 /// </summary>
 public sealed class DeliveryDispatcher(
     NpgsqlDataSource dataSource,
@@ -30,7 +38,8 @@ public sealed class DeliveryDispatcher(
     IOptions<InProcessPlatformOptions> options,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
-    private const string Savepoint = "delivery";
+    /// <summary>The transaction-local setting through which a claim's lock statement tells its read statement which subjects it locked.</summary>
+    private const string ClaimedSetting = "distortsignals.claimed_subjects";
 
     private readonly InProcessPlatformOptions _options = options.Value;
     private readonly AsyncSignal _wake = new();
@@ -48,12 +57,17 @@ public sealed class DeliveryDispatcher(
     /// Records the event as handled by the subscription's consumer in <paramref name="transaction"/> and runs
     /// the handler, unless the record already existed: then the event was handled before and is acknowledged.
     /// </summary>
-    public static Task<DeliveryOutcome> HandleOnceAsync(
+    public static async Task<DeliveryOutcome> HandleOnceAsync(
         NpgsqlTransaction transaction, EventSubscription subscription, CloudEvent cloudEvent, CancellationToken cancellationToken) =>
-        HandleOnceAsync(transaction, subscription, cloudEvent, null, cancellationToken);
+        await RecordHandledAsync(transaction, subscription, cloudEvent, null, cancellationToken)
+            ? await subscription.Handler(cloudEvent, transaction, cancellationToken)
+            : DeliveryOutcome.Success;
 
-    /// <summary>As the public overload, taking <paramref name="savepoint"/> first in the same round trip as the record.</summary>
-    private static async Task<DeliveryOutcome> HandleOnceAsync(
+    /// <summary>
+    /// Records the event as handled by the subscription's consumer, taking <paramref name="savepoint"/> first in the
+    /// same round trip; false when the record already existed.
+    /// </summary>
+    private static async Task<bool> RecordHandledAsync(
         NpgsqlTransaction transaction, EventSubscription subscription, CloudEvent cloudEvent, string? savepoint, CancellationToken cancellationToken)
     {
         var schema = PostgresIdentifier.Require(subscription.Schema, "subscription schema");
@@ -64,9 +78,7 @@ public sealed class DeliveryDispatcher(
         record.Parameters.AddWithValue("consumer", subscription.Consumer);
         record.Parameters.AddWithValue("topic", subscription.Topic);
         record.Parameters.AddWithValue("eventId", cloudEvent.Id);
-        return await record.ExecuteNonQueryAsync(cancellationToken) == 0
-            ? DeliveryOutcome.Success
-            : await subscription.Handler(cloudEvent, transaction, cancellationToken);
+        return await record.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
     /// <summary>The delay before attempt <paramref name="failedAttempts"/> + 1: exponential from the base, capped, with jitter in [50%, 100%].</summary>
@@ -246,9 +258,9 @@ public sealed class DeliveryDispatcher(
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
         await using var transaction = await connection.BeginTransactionAsync(stoppingToken);
         var run = await ClaimRunAsync(transaction, subscription, subjects, stoppingToken);
-        var handled = new List<long>(run.Count);
+        var handled = new List<(QueuedDelivery Delivery, CloudEvent CloudEvent)>(run.Count);
         var heldBack = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var delivery in run)
+        for (var i = 0; i < run.Count; i++)
         {
             // Stopping: what is handled so far is committed below; the rest waits for the next start.
             if (stoppingToken.IsCancellationRequested || _abort.IsCancellationRequested)
@@ -256,27 +268,60 @@ public sealed class DeliveryDispatcher(
                 break;
             }
 
+            var delivery = run[i];
             if (heldBack.Contains(delivery.Subject))
             {
                 continue;
             }
 
-            if (await DeliverAsync(transaction, subscription, delivery, _abort.Token))
+            try
             {
-                handled.Add(delivery.Seq);
+                if (await DeliverAsync(transaction, subscription, delivery, _abort.Token) is { } cloudEvent)
+                {
+                    handled.Add((delivery, cloudEvent));
+                }
+                else
+                {
+                    heldBack.Add(delivery.Subject);
+                }
             }
-            else
+            catch (PostgresException failed) when (failed.SqlState == PostgresErrorCodes.InFailedSqlTransaction && handled.Count > 0)
             {
-                heldBack.Add(delivery.Subject);
+                await FailLastHandledAsync(transaction, subscription, handled, heldBack, failed);
+                i--; // This delivery did not begin; it goes again unless it is of the subject just held back.
             }
         }
 
-        if (handled.Count > 0)
+        while (handled.Count > 0)
         {
-            await connection.ExecuteAsync(transaction, "DELETE FROM platform.deliveries WHERE seq = ANY(@seqs)", CancellationToken.None, ("seqs", handled.ToArray()));
+            try
+            {
+                await connection.ExecuteAsync(transaction, "DELETE FROM platform.deliveries WHERE seq = ANY(@seqs)", CancellationToken.None,
+                    ("seqs", handled.Select(h => h.Delivery.Seq).ToArray()));
+                break;
+            }
+            catch (PostgresException failed) when (failed.SqlState == PostgresErrorCodes.InFailedSqlTransaction)
+            {
+                await FailLastHandledAsync(transaction, subscription, handled, heldBack, failed);
+            }
         }
 
         await transaction.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The last handled delivery left the transaction failed (its handler caught a database error and answered
+    /// success; every statement since would have failed): rolling back to its savepoint undoes that delivery alone,
+    /// which is then recorded as failed and holds back its subject.
+    /// </summary>
+    private async Task FailLastHandledAsync(
+        NpgsqlTransaction transaction, EventSubscription subscription, List<(QueuedDelivery Delivery, CloudEvent CloudEvent)> handled, HashSet<string> heldBack, PostgresException failed)
+    {
+        var (delivery, cloudEvent) = handled[^1];
+        handled.RemoveAt(handled.Count - 1);
+        heldBack.Add(delivery.Subject);
+        await transaction.RollbackAsync(SavepointOf(delivery), CancellationToken.None);
+        await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, DeliveryOutcome.Retry, $"{failed.GetType().FullName}: {failed.Message}", CancellationToken.None);
     }
 
     /// <summary>
@@ -288,80 +333,74 @@ public sealed class DeliveryDispatcher(
     /// holds a subject's lock is the only one handling the subject, whichever rows it sees, even a delivery whose
     /// lower seq commits late. They are tried, not waited for, so a busy subject is simply skipped (and two runs
     /// cannot deadlock), and they go with the transaction, so a crash releases them. The rows are read by a later
-    /// statement, whose snapshot therefore includes everything the previous holders committed.
+    /// statement, whose snapshot therefore includes everything the previous holders committed; the two statements
+    /// go in one round trip, the first leaving the subjects it locked in a transaction-local setting for the second.
     /// </para>
     /// </summary>
     private async Task<List<QueuedDelivery>> ClaimRunAsync(
         NpgsqlTransaction transaction, EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken cancellationToken)
     {
-        var connection = transaction.Connection!;
-        var locked = new List<string>(subjects.Count);
-        await using (var lockCommand = new NpgsqlCommand(
-            "SELECT s FROM unnest(@subjects) AS s WHERE pg_try_advisory_xact_lock(hashtextextended('delivery:' || @consumer || '/' || @topic || '/' || s, 0))",
-            connection,
-            transaction))
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
-            AddRunParameters(lockCommand, subscription, subjects);
-            await using var reader = await lockCommand.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            BatchCommands =
             {
-                locked.Add(reader.GetString(0));
-            }
-        }
+                new NpgsqlBatchCommand($"""
+                    SELECT set_config('{ClaimedSetting}', coalesce(json_agg(s), '[]')::text, true) FROM unnest(@subjects) AS s
+                    WHERE pg_try_advisory_xact_lock(hashtextextended('delivery:' || @consumer || '/' || @topic || '/' || s, 0))
+                    """),
 
-        if (locked.Count == 0)
+                // Each subject's oldest rows by its own index range (a subject's backlog may be deep), then the
+                // payloads of the run's rows only.
+                new NpgsqlBatchCommand($"""
+                    WITH run AS (
+                        SELECT queued.seq FROM json_array_elements_text(current_setting('{ClaimedSetting}')::json) AS s(subject) CROSS JOIN LATERAL (
+                            SELECT seq FROM platform.deliveries
+                            WHERE consumer = @consumer AND topic = @topic AND subject = s.subject
+                            ORDER BY seq LIMIT @limit) queued
+                        ORDER BY queued.seq LIMIT @limit)
+                    SELECT d.seq, d.subject, d.payload::text, d.attempts, d.next_attempt_at <= clock_timestamp()
+                    FROM run JOIN platform.deliveries d USING (seq)
+                    ORDER BY d.seq
+                    """),
+            },
+        };
+        var (lockSubjects, readRun) = (batch.BatchCommands[0], batch.BatchCommands[1]);
+        lockSubjects.Parameters.AddWithValue("subjects", subjects.ToArray());
+        foreach (var command in new[] { lockSubjects, readRun })
         {
-            return [];
+            command.Parameters.AddWithValue("consumer", subscription.Consumer);
+            command.Parameters.AddWithValue("topic", subscription.Topic);
         }
 
-        // Each subject's oldest rows by its own index range (a subject's backlog may be deep), then the payloads of
-        // the run's rows only.
-        await using var select = new NpgsqlCommand("""
-            WITH run AS (
-                SELECT queued.seq FROM unnest(@subjects) AS s(subject) CROSS JOIN LATERAL (
-                    SELECT seq FROM platform.deliveries
-                    WHERE consumer = @consumer AND topic = @topic AND subject = s.subject
-                    ORDER BY seq LIMIT @limit) queued
-                ORDER BY queued.seq LIMIT @limit)
-            SELECT d.seq, d.subject, d.payload::text, d.attempts, d.next_attempt_at <= clock_timestamp()
-            FROM run JOIN platform.deliveries d USING (seq)
-            ORDER BY d.seq
-            """, connection, transaction);
-        AddRunParameters(select, subscription, locked);
-        select.Parameters.AddWithValue("limit", Math.Max(1, _options.DeliveryBatchSize));
+        readRun.Parameters.AddWithValue("limit", Math.Max(1, _options.DeliveryBatchSize));
+
         var run = new List<QueuedDelivery>();
         var notDue = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var subject = reader.GetString(1);
+            if (!reader.GetBoolean(4))
             {
-                var subject = reader.GetString(1);
-                if (!reader.GetBoolean(4))
-                {
-                    notDue.Add(subject);
-                }
-                else if (!notDue.Contains(subject))
-                {
-                    run.Add(new QueuedDelivery(reader.GetInt64(0), subject, reader.GetString(2), reader.GetInt32(3)));
-                }
+                notDue.Add(subject);
+            }
+            else if (!notDue.Contains(subject))
+            {
+                run.Add(new QueuedDelivery(reader.GetInt64(0), subject, reader.GetString(2), reader.GetInt32(3)));
             }
         }
 
         return run;
     }
 
-    private static void AddRunParameters(NpgsqlCommand command, EventSubscription subscription, IReadOnlyList<string> subjects)
-    {
-        command.Parameters.AddWithValue("consumer", subscription.Consumer);
-        command.Parameters.AddWithValue("topic", subscription.Topic);
-        command.Parameters.AddWithValue("subjects", subjects.ToArray());
-    }
-
     /// <summary>
-    /// Handles one delivery under a savepoint; returns whether it succeeded. On failure its effects are rolled
-    /// back to the savepoint and the failure is recorded (attempts and backoff, or the dead letters).
+    /// Handles one delivery under a savepoint of its own, which it leaves in place; returns its event when it
+    /// succeeded. On failure its effects are rolled back to the savepoint and the failure is recorded (attempts and
+    /// backoff, or the dead letters). When the previous delivery left the transaction failed, its first statement
+    /// throws <see cref="PostgresErrorCodes.InFailedSqlTransaction"/> before anything of this delivery happened.
     /// </summary>
-    private async Task<bool> DeliverAsync(NpgsqlTransaction transaction, EventSubscription subscription, QueuedDelivery delivery, CancellationToken cancellationToken)
+    private async Task<CloudEvent?> DeliverAsync(NpgsqlTransaction transaction, EventSubscription subscription, QueuedDelivery delivery, CancellationToken cancellationToken)
     {
         CloudEvent cloudEvent;
         try
@@ -371,27 +410,35 @@ public sealed class DeliveryDispatcher(
         catch (JsonException malformed)
         {
             await DeadLetterAsync(transaction, delivery.Seq, subscription, null, $"malformed event: {malformed.Message}", delivery.Attempts + 1, cancellationToken);
-            return false;
+            return null;
         }
 
+        // Named per delivery: rolling back to a savepoint that was never taken fails the whole run, where a shared
+        // name would find the previous delivery's savepoint and undo a delivery that counts as handled.
+        var savepoint = SavepointOf(delivery);
         DeliveryOutcome outcome;
         string? error = null;
+        var recorded = false;
         try
         {
-            outcome = await HandleOnceAsync(transaction, subscription, cloudEvent, Savepoint, cancellationToken);
+            var isNew = await RecordHandledAsync(transaction, subscription, cloudEvent, savepoint, cancellationToken);
+            recorded = true;
+            outcome = isNew ? await subscription.Handler(cloudEvent, transaction, cancellationToken) : DeliveryOutcome.Success;
             if (outcome == DeliveryOutcome.Success)
             {
-                // Inside the try: a handler that swallowed a database error leaves the transaction aborted,
-                // which shows here and must fail this delivery only, not the run before it.
-                await transaction.ReleaseAsync(Savepoint, cancellationToken);
-                return true;
+                return cloudEvent;
             }
+        }
+        catch (PostgresException failed) when (!recorded && failed.SqlState == PostgresErrorCodes.InFailedSqlTransaction)
+        {
+            // The previous delivery's doing (see the class's remarks): the caller charges it there.
+            throw;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopping: this delivery neither succeeded nor failed; the ones before it are still committed.
-            await transaction.RollbackAsync(Savepoint, CancellationToken.None);
-            return false;
+            await transaction.RollbackAsync(savepoint, CancellationToken.None);
+            return null;
         }
         catch (Exception failure)
         {
@@ -399,10 +446,12 @@ public sealed class DeliveryDispatcher(
             error = $"{failure.GetType().FullName}: {failure.Message}";
         }
 
-        await transaction.RollbackAsync(Savepoint, cancellationToken);
+        await transaction.RollbackAsync(savepoint, cancellationToken);
         await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, outcome, error, cancellationToken);
-        return false;
+        return null;
     }
+
+    private static string SavepointOf(QueuedDelivery delivery) => string.Create(CultureInfo.InvariantCulture, $"delivery_{delivery.Seq}");
 
     private async Task RecordFailureAsync(
         NpgsqlTransaction transaction, EventSubscription subscription, QueuedDelivery delivery, CloudEvent cloudEvent, DeliveryOutcome outcome, string? error, CancellationToken cancellationToken)

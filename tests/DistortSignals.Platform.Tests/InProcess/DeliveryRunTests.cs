@@ -109,6 +109,53 @@ public sealed class DeliveryRunTests
         Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
     }
 
+    [Theory]
+    [InlineData("acct-1-1")] // shown by the next delivery's first statement
+    [InlineData("acct-2-2")] // the run's last: shown by the statement that deletes the handled deliveries
+    public async Task A_handler_that_swallows_a_database_error_fails_its_own_delivery_and_no_other(string culprit)
+    {
+        CloudEvent[] published = [Fill("acct-1-1", "acct-1"), Fill("acct-2-1", "acct-2"), Fill("acct-1-2", "acct-1"), Fill("acct-2-2", "acct-2")];
+        var connectionString = await QueueAsync(published);
+
+        // One run at a time, so the first run holds both subjects; the culprit fails every attempt, two in all.
+        await using var platform = await StartAsync(connectionString, async (e, t, c) =>
+        {
+            var outcome = await RecordEffect(e, t, c);
+            if (e.Id == culprit)
+            {
+                try
+                {
+                    await using var bad = new NpgsqlCommand("SELECT 1 / 0", t.Connection, t);
+                    await bad.ExecuteScalarAsync(c);
+                }
+                catch (PostgresException)
+                {
+                    // Swallowed: the transaction is failed now, and the handler still answers success.
+                }
+            }
+
+            return outcome;
+        }, o =>
+        {
+            o.DeliveryParallelism = 1;
+            o.MaxAttempts = 2;
+            o.RetryBaseDelay = TimeSpan.FromMilliseconds(10);
+        });
+
+        await Eventually.UntilAsync("every fill is done", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        var effects = (await ReadEffectsAsync(platform)).Select(e => e.EventId).ToList();
+        foreach (var subject in new[] { "acct-1", "acct-2" })
+        {
+            Assert.Equal(
+                published.Where(e => e.Subject == subject && e.Id != culprit).Select(e => e.Id),
+                effects.Where(id => id.StartsWith(subject + "-", StringComparison.Ordinal)));
+        }
+
+        Assert.Equal(1, await platform.CountAsync($"SELECT count(*) FROM platform.dead_letters WHERE event_id = '{culprit}' AND attempts = 2 AND error LIKE '%25P02%'"));
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
+        Assert.Equal(0, await platform.CountAsync($"SELECT count(*) FROM orders.handled_events WHERE event_id = '{culprit}'"));
+    }
+
     [Fact]
     public async Task Events_added_to_the_outbox_together_reach_every_subscriber_once_and_in_order()
     {
