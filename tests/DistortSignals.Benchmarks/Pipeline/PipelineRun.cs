@@ -91,6 +91,7 @@ internal static class PipelineRun
         var groups = Symbols.Chunk(Symbols.Length / posters).ToArray();
         var stop = Stopwatch.StartNew();
         var end = warmup + TimeSpan.FromSeconds(seconds);
+        var measuredFrom = Task.Delay(warmup).ContinueWith(_ => CpuTime.Read(), TaskScheduler.Default);
         var accepted = new long[groups.Length];
         var minutes = new int[groups.Length];
         await Task.WhenAll(groups.Select((group, i) => Task.Run(async () =>
@@ -122,6 +123,7 @@ internal static class PipelineRun
             $"after a {warmup.TotalSeconds:F0} s warm-up, ticks accepted {ticks:N0} in {posted.TotalSeconds:F1} s: {ticks / posted.TotalSeconds:N0} ticks/s through ingest"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"all {expectedBars:N0} M1 bars taken by the signals role after {processed.TotalSeconds:F1} s: {ticks / processed.TotalSeconds:N0} ticks/s through ingest, bars and signals"));
+        Console.WriteLine(CpuTime.Read().Since(await measuredFrom));
     }
 
     private static async Task LatencyAsync(RunningHost host, TimeSpan warmup, int seconds, int rate, int ticksPerMinute, int clients, string[] channels)
@@ -142,10 +144,12 @@ internal static class PipelineRun
         var clock = Stopwatch.StartNew();
         var batches = 0;
         var measuredBatches = 0;
+        CpuTime? measuredFrom = null;
         while (clock.Elapsed < warmup + TimeSpan.FromSeconds(seconds))
         {
             var batch = feed.NextSteps(ticksPerMinute / 2);
             var measured = clock.Elapsed >= warmup;
+            measuredFrom ??= measured ? CpuTime.Read() : null;
             await host.PostTicksAsync(batch);
             var now = Stopwatch.GetTimestamp();
             // The feed's ticks fall on whole steps that divide a minute, so a minute's first tick is at its very start.
@@ -164,6 +168,7 @@ internal static class PipelineRun
         }
 
         var sent = clock.Elapsed - warmup;
+        var cpu = CpuTime.Read().Since(measuredFrom ?? CpuTime.Read());
 
         // What is still in flight arrives within a second or two; then the clients close.
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -189,6 +194,8 @@ internal static class PipelineRun
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{kind}: {sorted.Length:N0} deliveries ({sorted.Length / sent.TotalSeconds:N0}/s), acceptance to receipt p50 {Percentile(sorted, 0.50):F1} ms, p99 {Percentile(sorted, 0.99):F1} ms, max {sorted.LastOrDefault():F1} ms"));
         }
+
+        Console.WriteLine(cpu);
     }
 
     private static async Task ReceiveAsync(
@@ -278,6 +285,30 @@ internal static class PipelineRun
             (await keys.CreateAsync(Scopes.Ingest, "pipeline")).Secret,
             (await keys.CreateAsync(Scopes.Reader, "pipeline")).Secret,
             app.Services.GetRequiredService<NpgsqlDataSource>());
+    }
+
+    /// <summary>
+    /// The machine's CPU time from /proc/stat. Busy time (user and system, over every process here: host, database
+    /// and load) measures the work a fixed load costs whatever else the machine does. This is a virtual machine, and
+    /// time the hypervisor gives to other guests ("steal") stalls every thread here at once, so a run's latencies
+    /// are read beside it.
+    /// </summary>
+    private sealed record CpuTime(long Total, long Busy, long Steal)
+    {
+        public static CpuTime Read()
+        {
+            // "cpu  user nice system idle iowait irq softirq steal ...", in clock ticks over all cores.
+            var ticks = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(field => long.Parse(field, CultureInfo.InvariantCulture)).ToArray();
+            return new CpuTime(ticks.Take(8).Sum(), ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6], ticks[7]);
+        }
+
+        public string Since(CpuTime start)
+        {
+            var total = Math.Max(1, Total - start.Total);
+            return string.Create(CultureInfo.InvariantCulture,
+                $"CPU while measured, of both cores: busy {100.0 * (Busy - start.Busy) / total:F1}%, stolen by the hypervisor {100.0 * (Steal - start.Steal) / total:F1}%");
+        }
     }
 
     /// <summary>Ticks of several symbols in market-time order: <paramref name="ticksPerMinute"/> per symbol per minute, at whole steps that divide a minute.</summary>
