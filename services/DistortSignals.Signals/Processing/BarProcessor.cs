@@ -48,7 +48,8 @@ internal sealed partial class BarProcessor(
             return DeliveryOutcome.Success;
         }
 
-        var latestStored = await SignalStore.LockSymbolAndReadLatestBarTimeAsync(transaction, bar.Symbol, bar.Timeframe, cancellationToken);
+        // Stored before the engines take it, in the same round trip as the lock; a failure below rolls it back with the delivery.
+        var latestStored = await SignalStore.LockSymbolAndStoreBarAsync(transaction, bar, cancellationToken);
         if (bar.OpenTime <= latestStored)
         {
             metrics.BarsIgnored.Add(1);
@@ -60,7 +61,6 @@ internal sealed partial class BarProcessor(
         try
         {
             var prepared = await engines.PrepareAsync(transaction, running, bar.Symbol, bar.Timeframe, latestStored, cancellationToken);
-            await SignalStore.InsertBarAsync(transaction, bar, cancellationToken);
             var signals = prepared.Select(engine => engine.OnBar(bar).Signal).OfType<Signal>().ToList();
             foreach (var signal in signals)
             {

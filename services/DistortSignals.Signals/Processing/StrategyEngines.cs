@@ -22,8 +22,8 @@ internal sealed class StrategyEngines
 
     /// <summary>
     /// The engines of <paramref name="strategies"/> for <paramref name="symbol"/>, each brought up to the stored
-    /// bars of <paramref name="timeframe"/>, whose latest opens at <paramref name="latestStored"/>, without
-    /// emitting. The caller holds the symbol's lock in <paramref name="transaction"/>.
+    /// bars of <paramref name="timeframe"/> until <paramref name="latestStored"/>, without emitting; a newer bar the
+    /// caller stored already is theirs to take next. The caller holds the symbol's lock in <paramref name="transaction"/>.
     /// </summary>
     public async Task<IReadOnlyList<TrackedEngine>> PrepareAsync(
         NpgsqlTransaction transaction,
@@ -50,7 +50,7 @@ internal sealed class StrategyEngines
         var behind = engines.Where(e => e.LastBarTime < latestStored).ToList();
         if (behind.Count > 0)
         {
-            await foreach (var bar in SignalStore.ReadBarsAsync(transaction, symbol, timeframe, behind.Min(e => e.LastBarTime), cancellationToken))
+            await foreach (var bar in SignalStore.ReadBarsAsync(transaction, symbol, timeframe, behind.Min(e => e.LastBarTime), latestStored, cancellationToken))
             {
                 foreach (var engine in behind.Where(e => e.LastBarTime < bar.OpenTime))
                 {

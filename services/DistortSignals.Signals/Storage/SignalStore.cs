@@ -24,46 +24,23 @@ public sealed class SignalStore(NpgsqlDataSource database)
 
     /// <summary>
     /// Serialises the handling of one symbol's bars across replicas of the role until the transaction ends, so
-    /// the stored bars and the engines that mirror them move in step; then returns the open time of the latest
-    /// stored bar of the symbol and timeframe (<see cref="DateTimeOffset.MinValue"/> when there is none). One round
-    /// trip: the read is a statement after the lock, so its snapshot holds what the previous holder committed.
+    /// the stored bars and the engines that mirror them move in step; then stores <paramref name="bar"/> when it is
+    /// newer than the latest stored bar of its symbol and timeframe, and returns that latest bar's open time as it
+    /// was before (<see cref="DateTimeOffset.MinValue"/> when there was none). One round trip: the store and the
+    /// read are a statement after the lock, so its snapshot holds what the previous holder committed.
     /// </summary>
-    internal static async Task<DateTimeOffset> LockSymbolAndReadLatestBarTimeAsync(
-        NpgsqlTransaction transaction, string symbol, Timeframe timeframe, CancellationToken cancellationToken)
+    internal static async Task<DateTimeOffset> LockSymbolAndStoreBarAsync(NpgsqlTransaction transaction, Bar bar, CancellationToken cancellationToken)
     {
-        await using var command = Command(transaction,
-            $"SELECT pg_advisory_xact_lock(hashtextextended('signals:' || @symbol, 0)); SELECT max(open_time) FROM {Schema}.bars WHERE symbol = @symbol AND timeframe = @timeframe");
-        command.Parameters.AddWithValue("symbol", symbol);
-        command.Parameters.AddWithValue("timeframe", timeframe.ToString());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return reader.IsDBNull(0) ? DateTimeOffset.MinValue : new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
-    }
-
-    /// <summary>The stored bars of the symbol and timeframe that open after <paramref name="after"/>, oldest first.</summary>
-    internal static async IAsyncEnumerable<Bar> ReadBarsAsync(
-        NpgsqlTransaction transaction, string symbol, Timeframe timeframe, DateTimeOffset after, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await using var command = Command(transaction,
-            $"SELECT open_time, open, high, low, close, volume, tick_count FROM {Schema}.bars " +
-            "WHERE symbol = @symbol AND timeframe = @timeframe AND open_time > @after ORDER BY open_time");
-        command.Parameters.AddWithValue("symbol", symbol);
-        command.Parameters.AddWithValue("timeframe", timeframe.ToString());
-        command.Parameters.AddWithValue("after", after);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            yield return new Bar(symbol, timeframe, reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1), reader.GetDouble(2),
-                reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5), reader.GetInt32(6));
-        }
-    }
-
-    internal static async Task InsertBarAsync(NpgsqlTransaction transaction, Bar bar, CancellationToken cancellationToken)
-    {
-        await using var command = Command(transaction,
-            $"INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count) " +
-            "VALUES (@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) ON CONFLICT DO NOTHING");
+        await using var command = Command(transaction, $"""
+            SELECT pg_advisory_xact_lock(hashtextextended('signals:' || @symbol, 0));
+            WITH latest AS (SELECT max(open_time) AS open_time FROM {Schema}.bars WHERE symbol = @symbol AND timeframe = @timeframe),
+            stored AS (
+                INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count)
+                SELECT @symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks FROM latest
+                WHERE latest.open_time IS NULL OR latest.open_time < @time
+                ON CONFLICT DO NOTHING)
+            SELECT open_time FROM latest
+            """);
         command.Parameters.AddWithValue("symbol", bar.Symbol);
         command.Parameters.AddWithValue("timeframe", bar.Timeframe.ToString());
         command.Parameters.AddWithValue("time", bar.OpenTime);
@@ -73,7 +50,29 @@ public sealed class SignalStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue("close", bar.Close);
         command.Parameters.AddWithValue("volume", bar.Volume);
         command.Parameters.AddWithValue("ticks", bar.TickCount);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return reader.IsDBNull(0) ? DateTimeOffset.MinValue : new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
+    }
+
+    /// <summary>The stored bars of the symbol and timeframe that open after <paramref name="after"/> and not after <paramref name="until"/>, oldest first.</summary>
+    internal static async IAsyncEnumerable<Bar> ReadBarsAsync(
+        NpgsqlTransaction transaction, string symbol, Timeframe timeframe, DateTimeOffset after, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = Command(transaction,
+            $"SELECT open_time, open, high, low, close, volume, tick_count FROM {Schema}.bars " +
+            "WHERE symbol = @symbol AND timeframe = @timeframe AND open_time > @after AND open_time <= @until ORDER BY open_time");
+        command.Parameters.AddWithValue("symbol", symbol);
+        command.Parameters.AddWithValue("timeframe", timeframe.ToString());
+        command.Parameters.AddWithValue("after", after);
+        command.Parameters.AddWithValue("until", until);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new Bar(symbol, timeframe, reader.GetFieldValue<DateTimeOffset>(0), reader.GetDouble(1), reader.GetDouble(2),
+                reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5), reader.GetInt32(6));
+        }
     }
 
     internal static async Task InsertSignalAsync(NpgsqlTransaction transaction, Signal signal, CancellationToken cancellationToken)
