@@ -289,9 +289,9 @@ internal static class PipelineRun
 
     /// <summary>
     /// The machine's CPU time from /proc/stat. Busy time (user and system, over every process here: host, database
-    /// and load) measures the work a fixed load costs whatever else the machine does. This is a virtual machine, and
-    /// time the hypervisor gives to other guests ("steal") stalls every thread here at once, so a run's latencies
-    /// are read beside it.
+    /// and load) measures the work a fixed load costs, whatever the hypervisor's other guests do. This is a virtual
+    /// machine, and time the hypervisor gives to other guests ("steal") stalls every thread here at once, so a run's
+    /// latencies are read beside it.
     /// </summary>
     private sealed record CpuTime(long Total, long Busy, long Steal)
     {
