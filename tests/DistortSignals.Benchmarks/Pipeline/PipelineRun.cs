@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using DistortSignals.Core.Market;
 using DistortSignals.Host.Run;
+using DistortSignals.Platform.Hosting;
 using DistortSignals.Platform.Postgres;
 using DistortSignals.Platform.Resources;
 using DistortSignals.Platform.Security;
@@ -23,9 +24,11 @@ namespace DistortSignals.Benchmarks.Pipeline;
 /// <summary>
 /// The one-process host under load, measured from outside through its HTTP and WebSocket APIs: a private
 /// PostgreSQL with durable settings, every role composed as `distortsignals run` composes them, an M1
-/// strategy on <see cref="Symbols"/> symbols, no feed. Latencies are distributions (p50, p99), which
-/// BenchmarkDotNet's per-operation means do not give, hence a harness of its own. Every mode first runs its load
-/// for a warm-up (<c>--warmup</c>, 15 s) that is not measured, so that the JIT has finished tiering the hot paths:
+/// strategy on <see cref="Symbols"/> symbols, no feed (<c>--symbols N</c> takes the first N of them, and
+/// <c>--roles</c> composes only the roles named, to see what one part of the load costs). Latencies are
+/// distributions (p50, p99), which BenchmarkDotNet's per-operation means do not give, hence a harness of its own.
+/// Every mode first runs its load for a warm-up (<c>--warmup</c>, 15 s) that is not measured, so that the JIT has
+/// finished tiering the hot paths:
 /// <list type="bullet">
 /// <item><c>throughput</c>: ticks posted in 2,000-tick batches as fast as the API answers by one poster per group of five symbols, then the
 /// time until the signals role has taken every M1 bar they closed: ticks/s through ingest, bars and signals.</item>
@@ -43,6 +46,8 @@ internal static class PipelineRun
         "AUDJPY", "EURAUD", "EURCHF", "GBPCHF", "CADJPY", "AUDNZD", "EURCAD", "GBPAUD", "CHFJPY", "NZDJPY",
     ];
 
+    private static readonly string[] RequiredRoles = ["ingest", "signals", "hub"];
+
     /// <summary>Far in the past, so that only ticks close bars and never the wall-clock watermark.</summary>
     private static readonly DateTimeOffset MarketStart = new(2025, 6, 2, 0, 0, 0, TimeSpan.Zero);
 
@@ -54,9 +59,31 @@ internal static class PipelineRun
         var clients = Option(args, "--clients", 500);
         var ticksPerMinute = Option(args, "--ticks-per-minute", 10);
         var warmup = TimeSpan.FromSeconds(Option(args, "--warmup", 15));
+        var symbolCount = Option(args, "--symbols", Symbols.Length);
+        var roles = OptionText(args, "--roles")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (mode is not ("throughput" or "latency" or "fanout"))
         {
-            await Console.Error.WriteLineAsync("usage: pipeline throughput|latency|fanout [--seconds N] [--rate TICKS_PER_S] [--clients N] [--ticks-per-minute N] [--warmup SECONDS]");
+            await Console.Error.WriteLineAsync("usage: pipeline throughput|latency|fanout [--seconds N] [--rate TICKS_PER_S] [--clients N] [--ticks-per-minute N] [--warmup SECONDS] [--symbols N] [--roles ingest,signals,hub,...]");
+            return 2;
+        }
+
+        if (symbolCount < 1 || symbolCount > Symbols.Length)
+        {
+            await Console.Error.WriteLineAsync($"--symbols: {symbolCount} must be between 1 and {Symbols.Length}");
+            return 2;
+        }
+
+        var knownRoles = ModuleCatalog.Roles.Where(r => r != "all").ToArray();
+        if (roles?.FirstOrDefault(r => !knownRoles.Contains(r, StringComparer.Ordinal)) is { } unknown)
+        {
+            await Console.Error.WriteLineAsync($"--roles: '{unknown}' is not one of {string.Join(", ", knownRoles)}");
+            return 2;
+        }
+
+        // The load posts ticks, waits for the signals role's bars and listens on the hub: those three are always needed.
+        if (roles is not null && RequiredRoles.FirstOrDefault(r => !roles.Contains(r, StringComparer.Ordinal)) is { } missing)
+        {
+            await Console.Error.WriteLineAsync($"--roles: '{string.Join(',', roles)}' lacks {missing}; the load needs {string.Join(", ", RequiredRoles)}");
             return 2;
         }
 
@@ -67,28 +94,29 @@ internal static class PipelineRun
         }
 
         await using var cluster = await PrivatePostgresCluster.StartAsync();
-        await using var host = await StartHostAsync(cluster.ConnectionString);
-        Console.WriteLine($"pipeline {mode}: {Symbols.Length} symbols, {ticksPerMinute} ticks per market minute, host at {host.Address}");
+        var symbols = Symbols[..symbolCount];
+        await using var host = await StartHostAsync(cluster.ConnectionString, symbols, roles);
+        Console.WriteLine($"pipeline {mode}: {symbols.Length} symbols, {ticksPerMinute} ticks per market minute, roles {host.Roles}, host at {host.Address}");
         switch (mode)
         {
             case "throughput":
-                await ThroughputAsync(host, warmup, seconds, ticksPerMinute);
+                await ThroughputAsync(host, symbols, warmup, seconds, ticksPerMinute);
                 break;
             case "latency":
-                await LatencyAsync(host, warmup, seconds, rate, ticksPerMinute, clients: 1, channels: ["bars", "signals"]);
+                await LatencyAsync(host, symbols, warmup, seconds, rate, ticksPerMinute, clients: 1, channels: ["bars", "signals"]);
                 break;
             default:
-                await LatencyAsync(host, warmup, seconds, rate, ticksPerMinute, clients, channels: ["bars"]);
+                await LatencyAsync(host, symbols, warmup, seconds, rate, ticksPerMinute, clients, channels: ["bars"]);
                 break;
         }
 
         return 0;
     }
 
-    private static async Task ThroughputAsync(RunningHost host, TimeSpan warmup, int seconds, int ticksPerMinute)
+    private static async Task ThroughputAsync(RunningHost host, string[] symbols, TimeSpan warmup, int seconds, int ticksPerMinute)
     {
         const int posters = 4;
-        var groups = Symbols.Chunk(Symbols.Length / posters).ToArray();
+        var groups = symbols.Chunk(Math.Max(1, symbols.Length / posters)).ToArray();
         var stop = Stopwatch.StartNew();
         var end = warmup + TimeSpan.FromSeconds(seconds);
         var measuredFrom = Task.Delay(warmup).ContinueWith(_ => CpuTime.Read(), TaskScheduler.Default);
@@ -126,7 +154,7 @@ internal static class PipelineRun
         Console.WriteLine(CpuTime.Read().Since(await measuredFrom));
     }
 
-    private static async Task LatencyAsync(RunningHost host, TimeSpan warmup, int seconds, int rate, int ticksPerMinute, int clients, string[] channels)
+    private static async Task LatencyAsync(RunningHost host, string[] symbols, TimeSpan warmup, int seconds, int rate, int ticksPerMinute, int clients, string[] channels)
     {
         var accepted = new ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long>();
         var received = new ConcurrentBag<(string Kind, (string Symbol, DateTimeOffset Minute) ClosedBy, long At)>();
@@ -138,8 +166,8 @@ internal static class PipelineRun
         }
 
         var receivers = sockets.Select(socket => Task.Run(() => ReceiveAsync(socket, received, stop.Token))).ToList();
-        var feed = new TickFeed(Symbols, ticksPerMinute);
-        var batchTicks = Symbols.Length * (ticksPerMinute / 2);
+        var feed = new TickFeed(symbols, ticksPerMinute);
+        var batchTicks = symbols.Length * (ticksPerMinute / 2);
         var interval = TimeSpan.FromSeconds((double)batchTicks / rate);
         var clock = Stopwatch.StartNew();
         var batches = 0;
@@ -243,13 +271,17 @@ internal static class PipelineRun
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 
-    private static int Option(string[] args, string name, int fallback)
+    private static int Option(string[] args, string name, int fallback) =>
+        OptionText(args, name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+    private static string? OptionText(string[] args, string name)
     {
         var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static async Task<RunningHost> StartHostAsync(string connectionString)
+    /// <param name="roles">The roles to compose, or null for every role.</param>
+    private static async Task<RunningHost> StartHostAsync(string connectionString, string[] symbols, string[]? roles)
     {
         var resources = Directory.CreateTempSubdirectory("ds-pipeline-").FullName;
         await File.WriteAllTextAsync(Path.Combine(resources, "bench-m1.yaml"), $"""
@@ -258,7 +290,7 @@ internal static class PipelineRun
             metadata:
               name: bench-m1
             spec:
-              symbols: [{string.Join(", ", Symbols)}]
+              symbols: [{string.Join(", ", symbols)}]
               timeframe: M1
               weights: {"{momentum: 0.5, meanReversion: 0.25, breakout: 0.25}"}
               minStrength: 0.3
@@ -276,11 +308,13 @@ internal static class PipelineRun
             ["Logging:LogLevel:Default"] = "Warning",
         });
         var settings = builder.Configuration.Get<HostSettings>()!;
-        var app = PlatformHost.Build(builder, settings, PlatformHost.Modules(settings), ResourceSet.LoadFolder(resources), connectionString);
+        IReadOnlyList<IModule> modules = [.. PlatformHost.Modules(settings).Where(m => roles is null || roles.Contains(m.Name, StringComparer.Ordinal))];
+        var app = PlatformHost.Build(builder, settings, modules, ResourceSet.LoadFolder(resources), connectionString);
         await app.StartAsync();
         var keys = app.Services.GetRequiredService<ApiKeyStore>();
         return new RunningHost(
             app,
+            string.Join(",", modules.Select(m => m.Name)),
             new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()),
             (await keys.CreateAsync(Scopes.Ingest, "pipeline")).Secret,
             (await keys.CreateAsync(Scopes.Reader, "pipeline")).Secret,
@@ -337,11 +371,14 @@ internal static class PipelineRun
         }
     }
 
-    private sealed class RunningHost(WebApplication app, Uri address, string ingestKey, string readerKey, NpgsqlDataSource database) : IAsyncDisposable
+    private sealed class RunningHost(WebApplication app, string roles, Uri address, string ingestKey, string readerKey, NpgsqlDataSource database) : IAsyncDisposable
     {
         private readonly HttpClient _client = new() { BaseAddress = address };
 
         public Uri Address => address;
+
+        /// <summary>The roles composed, comma-separated.</summary>
+        public string Roles => roles;
 
         /// <summary>Posts one batch; returns how many ticks were accepted, failing on anything but 200.</summary>
         public async Task<int> PostTicksAsync(IReadOnlyList<Tick> ticks)
