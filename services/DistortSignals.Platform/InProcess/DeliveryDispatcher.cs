@@ -25,6 +25,15 @@ namespace DistortSignals.Platform.InProcess;
 /// transaction advisory lock (see <see cref="ClaimRunAsync"/>), so dispatchers of several replicas may run together.
 /// </para>
 /// <para>
+/// A run is tried first at once: its claim records every event it takes as handled, in the same statement, and the
+/// handlers run one after another with no savepoint between them, which saves a round trip per delivery. That pass
+/// commits only when every delivery succeeded. A failure rolls the whole pass back, and the run is done again one
+/// delivery at a time, each under a savepoint; the delivery that failed is not called again in that second pass but
+/// has its failure recorded, so a failure costs one attempt as before. The handlers before it are called twice, the
+/// first time rolled back: what they do outside the transaction must be safe to repeat, as it must be under
+/// at-least-once delivery anyway. A run holding a delivery that failed before goes one at a time from the start.
+/// </para>
+/// <para>
 /// A savepoint is not released after its delivery succeeds: the next delivery's savepoint nests inside it, which
 /// saves a round trip per delivery and changes nothing at the commit. The price is that a handler which caught a
 /// database error and still answered success (leaving the transaction failed) shows only at the next statement:
@@ -249,15 +258,128 @@ public sealed class DeliveryDispatcher(
     }
 
     /// <summary>
-    /// Handles a run of the subjects' oldest due deliveries in one transaction, in queue order, each under a
-    /// savepoint: the handled ones are deleted in one statement and committed together. A failure is recorded and
-    /// holds back the later deliveries of its own subject only; the other subjects of the run go on.
+    /// Handles a run of the subjects' oldest due deliveries in one transaction, in queue order: at once, and when
+    /// that fails, one delivery at a time (see the class's remarks).
     /// </summary>
     private async Task DeliverRunAsync(EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken stoppingToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+        if (await DeliverRunAtOnceAsync(connection, subscription, subjects, stoppingToken) is { } again)
+        {
+            await DeliverRunOneByOneAsync(connection, subscription, subjects, again.Failure, stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// The first pass over a run (see the class's remarks): the claim records the taken events as handled, and the
+    /// deliveries run without savepoints. Commits when every delivery succeeded, or, when stopping, the ones handled
+    /// so far; otherwise rolls everything back and returns what the pass one delivery at a time needs to know. Null
+    /// when nothing is left to do.
+    /// </summary>
+    private async Task<RunAgain?> DeliverRunAtOnceAsync(
+        NpgsqlConnection connection, EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken stoppingToken)
+    {
         await using var transaction = await connection.BeginTransactionAsync(stoppingToken);
-        var run = await ClaimRunAsync(transaction, subscription, subjects, stoppingToken);
+        var run = await ClaimRunAsync(transaction, subscription, subjects, recordHandled: true, stoppingToken);
+        if (run.Any(d => d.Attempts > 0))
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            return new RunAgain(null);
+        }
+
+        var handled = new List<QueuedDelivery>(run.Count);
+        foreach (var delivery in run)
+        {
+            // Stopping: what is handled so far is committed below; the rest waits for the next start.
+            if (stoppingToken.IsCancellationRequested || _abort.IsCancellationRequested)
+            {
+                break;
+            }
+
+            DeliveryOutcome outcome;
+            string? error = null;
+            try
+            {
+                var cloudEvent = JsonSerializer.Deserialize<CloudEvent>(delivery.Payload, PlatformJson.Options)!;
+                outcome = delivery.RecordedNow ? await subscription.Handler(cloudEvent, transaction, _abort.Token) : DeliveryOutcome.Success;
+            }
+            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            {
+                // The shutdown timeout passed: the cancelled handler may have written part of its work, and without a
+                // savepoint only the whole run can be undone. It goes again at the next start.
+                await transaction.RollbackAsync(CancellationToken.None);
+                return null;
+            }
+            catch (Exception failure) when (failure is JsonException || ShowsAnEarlierFailure(failure))
+            {
+                // A malformed event is dead-lettered by the second pass; a failed transaction was an earlier
+                // handler's doing, which the second pass finds.
+                await transaction.RollbackAsync(CancellationToken.None);
+                return new RunAgain(null);
+            }
+            catch (Exception failure)
+            {
+                outcome = DeliveryOutcome.Retry;
+                error = $"{failure.GetType().FullName}: {failure.Message}";
+            }
+
+            if (outcome != DeliveryOutcome.Success)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+                return new RunAgain(new FirstPassFailure(delivery.Seq, outcome, error));
+            }
+
+            handled.Add(delivery);
+        }
+
+        try
+        {
+            // The records of the events the claim took but stopping left unhandled go, with the handled deliveries.
+            var handledSeqs = handled.Select(h => h.Seq).ToHashSet();
+            await connection.ExecuteAsync(transaction, $"""
+                DELETE FROM {PostgresIdentifier.Require(subscription.Schema, "subscription schema")}.handled_events
+                WHERE consumer = @consumer AND topic = @topic AND event_id = ANY(@unhandled);
+                DELETE FROM platform.deliveries WHERE seq = ANY(@seqs);
+                """, CancellationToken.None,
+                ("consumer", subscription.Consumer), ("topic", subscription.Topic),
+                ("unhandled", run.Where(d => d.RecordedNow && !handledSeqs.Contains(d.Seq)).Select(d => d.EventId).ToArray()),
+                ("seqs", handledSeqs.ToArray()));
+            await transaction.CommitAsync(CancellationToken.None);
+            return null;
+        }
+        catch (PostgresException failed) when (failed.SqlState == PostgresErrorCodes.InFailedSqlTransaction)
+        {
+            // A handler caught a database error and still answered success; the second pass finds which.
+            await transaction.RollbackAsync(CancellationToken.None);
+            return new RunAgain(null);
+        }
+    }
+
+    /// <summary>True when the failure is, or wraps, a statement refused because the transaction had already failed.</summary>
+    private static bool ShowsAnEarlierFailure(Exception failure)
+    {
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.InFailedSqlTransaction })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The run one delivery at a time, each under a savepoint: the handled ones are deleted in one statement and
+    /// committed together. A failure is recorded and holds back the later deliveries of its own subject only; the
+    /// other subjects of the run go on. <paramref name="firstPassFailure"/>, the delivery that failed in the first
+    /// pass, has that failure recorded without being called again.
+    /// </summary>
+    private async Task DeliverRunOneByOneAsync(
+        NpgsqlConnection connection, EventSubscription subscription, IReadOnlyList<string> subjects, FirstPassFailure? firstPassFailure, CancellationToken stoppingToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(stoppingToken);
+        var run = await ClaimRunAsync(transaction, subscription, subjects, recordHandled: false, stoppingToken);
         var handled = new List<(QueuedDelivery Delivery, CloudEvent CloudEvent)>(run.Count);
         var heldBack = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < run.Count; i++)
@@ -276,7 +398,7 @@ public sealed class DeliveryDispatcher(
 
             try
             {
-                if (await DeliverAsync(transaction, subscription, delivery, _abort.Token) is { } cloudEvent)
+                if (await DeliverAsync(transaction, subscription, delivery, firstPassFailure, _abort.Token) is { } cloudEvent)
                 {
                     handled.Add((delivery, cloudEvent));
                 }
@@ -327,7 +449,9 @@ public sealed class DeliveryDispatcher(
     /// <summary>
     /// Takes the transaction advisory lock of each subject it can and reads up to
     /// <see cref="InProcessPlatformOptions.DeliveryBatchSize"/> of their oldest deliveries in queue order, each
-    /// subject's up to its first that is not due; empty when other dispatchers hold every subject.
+    /// subject's up to its first that is not due; empty when other dispatchers hold every subject. With
+    /// <paramref name="recordHandled"/>, the same statement records those events as handled by the consumer, and each
+    /// delivery says whether its record is new (an event handled before is acknowledged without its handler).
     /// <para>
     /// The locks, rather than row locks, are what make dispatchers of several replicas safe together: whoever
     /// holds a subject's lock is the only one handling the subject, whichever rows it sees, even a delivery whose
@@ -338,8 +462,9 @@ public sealed class DeliveryDispatcher(
     /// </para>
     /// </summary>
     private async Task<List<QueuedDelivery>> ClaimRunAsync(
-        NpgsqlTransaction transaction, EventSubscription subscription, IReadOnlyList<string> subjects, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, EventSubscription subscription, IReadOnlyList<string> subjects, bool recordHandled, CancellationToken cancellationToken)
     {
+        var schema = PostgresIdentifier.Require(subscription.Schema, "subscription schema");
         await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
             BatchCommands =
@@ -350,17 +475,26 @@ public sealed class DeliveryDispatcher(
                     """),
 
                 // Each subject's oldest rows by its own index range (a subject's backlog may be deep), then the
-                // payloads of the run's rows only.
+                // payloads of the run's rows only, each subject's taken up to its first that is not due.
                 new NpgsqlBatchCommand($"""
                     WITH run AS (
                         SELECT queued.seq FROM json_array_elements_text(current_setting('{ClaimedSetting}')::json) AS s(subject) CROSS JOIN LATERAL (
                             SELECT seq FROM platform.deliveries
                             WHERE consumer = @consumer AND topic = @topic AND subject = s.subject
                             ORDER BY seq LIMIT @limit) queued
-                        ORDER BY queued.seq LIMIT @limit)
-                    SELECT d.seq, d.subject, d.payload::text, d.attempts, d.next_attempt_at <= clock_timestamp()
-                    FROM run JOIN platform.deliveries d USING (seq)
-                    ORDER BY d.seq
+                        ORDER BY queued.seq LIMIT @limit),
+                    rows AS (
+                        SELECT d.seq, d.subject, d.event_id, d.payload, d.attempts,
+                               bool_and(d.next_attempt_at <= clock_timestamp()) OVER (PARTITION BY d.subject ORDER BY d.seq) AS taken
+                        FROM run JOIN platform.deliveries d USING (seq)),
+                    recorded AS (
+                        INSERT INTO {schema}.handled_events (consumer, topic, event_id)
+                        SELECT @consumer, @topic, event_id FROM rows WHERE taken AND @recordHandled
+                        ON CONFLICT DO NOTHING
+                        RETURNING event_id)
+                    SELECT r.seq, r.subject, r.event_id, r.payload::text, r.attempts, r.event_id IN (SELECT event_id FROM recorded)
+                    FROM rows r WHERE r.taken
+                    ORDER BY r.seq
                     """),
             },
         };
@@ -373,22 +507,14 @@ public sealed class DeliveryDispatcher(
         }
 
         readRun.Parameters.AddWithValue("limit", Math.Max(1, _options.DeliveryBatchSize));
+        readRun.Parameters.AddWithValue("recordHandled", recordHandled);
 
         var run = new List<QueuedDelivery>();
-        var notDue = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var subject = reader.GetString(1);
-            if (!reader.GetBoolean(4))
-            {
-                notDue.Add(subject);
-            }
-            else if (!notDue.Contains(subject))
-            {
-                run.Add(new QueuedDelivery(reader.GetInt64(0), subject, reader.GetString(2), reader.GetInt32(3)));
-            }
+            run.Add(new QueuedDelivery(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetBoolean(5)));
         }
 
         return run;
@@ -399,8 +525,10 @@ public sealed class DeliveryDispatcher(
     /// succeeded. On failure its effects are rolled back to the savepoint and the failure is recorded (attempts and
     /// backoff, or the dead letters). When the previous delivery left the transaction failed, its first statement
     /// throws <see cref="PostgresErrorCodes.InFailedSqlTransaction"/> before anything of this delivery happened.
+    /// The delivery that failed in the run's first pass has that failure recorded without being called again.
     /// </summary>
-    private async Task<CloudEvent?> DeliverAsync(NpgsqlTransaction transaction, EventSubscription subscription, QueuedDelivery delivery, CancellationToken cancellationToken)
+    private async Task<CloudEvent?> DeliverAsync(
+        NpgsqlTransaction transaction, EventSubscription subscription, QueuedDelivery delivery, FirstPassFailure? firstPassFailure, CancellationToken cancellationToken)
     {
         CloudEvent cloudEvent;
         try
@@ -410,6 +538,12 @@ public sealed class DeliveryDispatcher(
         catch (JsonException malformed)
         {
             await DeadLetterAsync(transaction, delivery.Seq, subscription, null, $"malformed event: {malformed.Message}", delivery.Attempts + 1, cancellationToken);
+            return null;
+        }
+
+        if (firstPassFailure?.Seq == delivery.Seq)
+        {
+            await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, firstPassFailure.Outcome, firstPassFailure.Error, cancellationToken);
             return null;
         }
 
@@ -486,6 +620,12 @@ public sealed class DeliveryDispatcher(
         }
     }
 
-    /// <summary>A claimed row of <c>platform.deliveries</c>.</summary>
-    private sealed record QueuedDelivery(long Seq, string Subject, string Payload, int Attempts);
+    /// <summary>A claimed row of <c>platform.deliveries</c>; <paramref name="RecordedNow"/> when its claim recorded its event as handled.</summary>
+    private sealed record QueuedDelivery(long Seq, string Subject, string EventId, string Payload, int Attempts, bool RecordedNow);
+
+    /// <summary>A run to do again one delivery at a time, with the delivery that failed in its first pass when one did.</summary>
+    private sealed record RunAgain(FirstPassFailure? Failure);
+
+    /// <summary>What the first pass saw of the delivery that failed in it.</summary>
+    private sealed record FirstPassFailure(long Seq, DeliveryOutcome Outcome, string? Error);
 }

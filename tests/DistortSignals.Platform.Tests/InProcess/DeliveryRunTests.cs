@@ -54,7 +54,11 @@ public sealed class DeliveryRunTests
         });
 
         await Eventually.UntilAsync("every fill is handled", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
-        Assert.Equal(["fill-1", "fill-2", "fill-3", "fill-4", "fill-5", "fill-5", "fill-6", "fill-7", "fill-8", "fill-9", "fill-10"], calls);
+        // The run's first pass, rolled back at fill-5's failure; its second pass, which records that failure without
+        // calling fill-5 again; then the retry, which goes one at a time from fill-5 on.
+        Assert.Equal(
+            ["fill-1", "fill-2", "fill-3", "fill-4", "fill-5", "fill-1", "fill-2", "fill-3", "fill-4", "fill-5", "fill-6", "fill-7", "fill-8", "fill-9", "fill-10"],
+            calls);
         var effects = await ReadEffectsAsync(platform);
         Assert.Equal(ids, effects.Select(e => e.EventId));
         // The first four were committed by the failing run; the retry of fill-5 ran in a later transaction.
@@ -105,7 +109,9 @@ public sealed class DeliveryRunTests
         // The first run handled every subject's events but acct-2's from its failure on, and committed them together.
         var firstRun = effects.Where(e => e.Txid == effects[0].Txid).Select(e => e.EventId).ToHashSet();
         Assert.Equal(published.Select(e => e.Id).Where(id => id is not ("acct-2-2" or "acct-2-3" or "acct-2-4")).ToHashSet(), firstRun);
-        Assert.Equal(["acct-2-2", "acct-2-3", "acct-2-4"], calls.Where(id => id.StartsWith("acct-2-", StringComparison.Ordinal)).Skip(2));
+        // The first pass up to the failure (rolled back), the second pass (acct-2-2's failure recorded without a call),
+        // then the retry of acct-2 from its failure on.
+        Assert.Equal(["acct-2-1", "acct-2-2", "acct-2-1", "acct-2-2", "acct-2-3", "acct-2-4"], calls.Where(id => id.StartsWith("acct-2-", StringComparison.Ordinal)));
         Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
     }
 
@@ -154,6 +160,38 @@ public sealed class DeliveryRunTests
         Assert.Equal(1, await platform.CountAsync($"SELECT count(*) FROM platform.dead_letters WHERE event_id = '{culprit}' AND attempts = 2 AND error LIKE '%25P02%'"));
         Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
         Assert.Equal(0, await platform.CountAsync($"SELECT count(*) FROM orders.handled_events WHERE event_id = '{culprit}'"));
+    }
+
+    [Fact]
+    public async Task Stopping_in_a_runs_first_pass_commits_what_was_handled_and_leaves_the_rest_unrecorded()
+    {
+        var ids = Enumerable.Range(1, 4).Select(n => $"fill-{n}").ToArray();
+        var connectionString = await QueueAsync(ids.Select(id => Fill(id, "acct-1")));
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The first pass claims all four and records them as handled; the stop comes while fill-1's handler runs.
+        await using (var platform = await StartAsync(connectionString, async (e, t, c) =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+            return await RecordEffect(e, t, c);
+        }))
+        {
+            await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var stopping = platform.Get<DeliveryDispatcher>().StopAsync(CancellationToken.None);
+            release.SetResult();
+            await stopping.WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(["fill-1"], (await ReadEffectsAsync(platform)).Select(e => e.EventId));
+            Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.handled_events"));
+            Assert.Equal(3, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
+        }
+
+        // A restart handles the other three: their records did not outlive the stop.
+        await using var restarted = await StartAsync(connectionString, RecordEffect);
+        await Eventually.UntilAsync("every fill is handled", async () => await restarted.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        Assert.Equal(ids, (await ReadEffectsAsync(restarted)).Select(e => e.EventId));
     }
 
     [Fact]
