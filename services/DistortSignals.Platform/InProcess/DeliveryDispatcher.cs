@@ -18,23 +18,23 @@ namespace DistortSignals.Platform.InProcess;
 /// <see cref="InProcessOutbox.DeliveriesChannel"/>, from any replica), by <see cref="Wake"/>, or at the poll interval.
 /// <para>
 /// A run of up to <see cref="InProcessPlatformOptions.DeliveryBatchSize"/> due deliveries of its subjects is
-/// handled in one transaction, in queue order, each under a savepoint, and committed once: a commit (an fsync
-/// on a durable server) per run instead of per event. A failure's bookkeeping (attempts, backoff, dead letter)
-/// happens in the same transaction after rolling back to its savepoint; the later deliveries of its subject
-/// wait, the other subjects' go on, and everything handled is committed. Each subject is claimed with a
+/// handled in one transaction, in queue order, and committed once: a commit (an fsync on a durable server) per run
+/// instead of per event. A failure's bookkeeping (attempts, backoff, dead letter) happens in the same transaction,
+/// in the pass one delivery at a time after rolling back to the delivery's savepoint; the later deliveries of its
+/// subject wait, the other subjects' go on, and everything handled is committed. Each subject is claimed with a
 /// transaction advisory lock (see <see cref="ClaimRunAsync"/>), so dispatchers of several replicas may run together.
 /// </para>
 /// <para>
 /// A run is tried first at once: its claim records every event it takes as handled, in the same statement, and the
 /// handlers run one after another with no savepoint between them, which saves a round trip per delivery. That pass
-/// commits only when every delivery succeeded. A failure rolls the whole pass back, and the run is done again one
+/// commits only when every delivery succeeded (or, when stopping, those handled so far). A failure rolls the whole pass back, and the run is done again one
 /// delivery at a time, each under a savepoint; the delivery that failed is not called again in that second pass but
 /// has its failure recorded, so a failure costs one attempt as before. The handlers before it are called twice, the
 /// first time rolled back: what they do outside the transaction must be safe to repeat, as it must be under
 /// at-least-once delivery anyway. A run holding a delivery that failed before goes one at a time from the start.
 /// </para>
 /// <para>
-/// A savepoint is not released after its delivery succeeds: the next delivery's savepoint nests inside it, which
+/// In the pass one delivery at a time, a savepoint is not released after its delivery succeeds: the next delivery's savepoint nests inside it, which
 /// saves a round trip per delivery and changes nothing at the commit. The price is that a handler which caught a
 /// database error and still answered success (leaving the transaction failed) shows only at the next statement:
 /// that statement then fails with <see cref="PostgresErrorCodes.InFailedSqlTransaction"/>, and the failure is
@@ -320,7 +320,7 @@ public sealed class DeliveryDispatcher(
             catch (Exception failure)
             {
                 outcome = DeliveryOutcome.Retry;
-                error = $"{failure.GetType().FullName}: {failure.Message}";
+                error = Describe(failure);
             }
 
             if (outcome != DeliveryOutcome.Success)
@@ -443,7 +443,7 @@ public sealed class DeliveryDispatcher(
         handled.RemoveAt(handled.Count - 1);
         heldBack.Add(delivery.Subject);
         await transaction.RollbackAsync(SavepointOf(delivery), CancellationToken.None);
-        await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, DeliveryOutcome.Retry, $"{failed.GetType().FullName}: {failed.Message}", CancellationToken.None);
+        await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, DeliveryOutcome.Retry, Describe(failed), CancellationToken.None);
     }
 
     /// <summary>
@@ -577,13 +577,16 @@ public sealed class DeliveryDispatcher(
         catch (Exception failure)
         {
             outcome = DeliveryOutcome.Retry;
-            error = $"{failure.GetType().FullName}: {failure.Message}";
+            error = Describe(failure);
         }
 
         await transaction.RollbackAsync(savepoint, cancellationToken);
         await RecordFailureAsync(transaction, subscription, delivery, cloudEvent, outcome, error, cancellationToken);
         return null;
     }
+
+    /// <summary>A failure as the delivery's error records it: the exception's type and message.</summary>
+    private static string Describe(Exception failure) => $"{failure.GetType().FullName}: {failure.Message}";
 
     private static string SavepointOf(QueuedDelivery delivery) => string.Create(CultureInfo.InvariantCulture, $"delivery_{delivery.Seq}");
 
