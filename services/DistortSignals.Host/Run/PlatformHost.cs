@@ -59,7 +59,7 @@ internal static class PlatformHost
         var services = builder.Services;
         services.AddSingleton(resources);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(StatementPreparation.Apply(connectionString)));
         services.AddSingleton<PrometheusExporter>();
         if (settings.Platform == DaprPlatform)
         {
