@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using DistortSignals.Host.Run;
 using DistortSignals.Platform;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
@@ -18,7 +19,8 @@ namespace DistortSignals.Benchmarks;
 /// <see cref="Subjects"/> subjects per operation. The mean is the time per event, so events/s = 1e9 / Mean(ns).
 /// <see cref="OutboxToHandled"/> is the whole path a module's events take (the outbox statement that also queues
 /// their deliveries, then the dispatcher); <see cref="QueuedToHandled"/> is the dispatcher alone, its deliveries
-/// inserted in one statement.
+/// inserted in one statement. <see cref="Prepared"/> gives the connections the host's automatic statement preparation,
+/// or leaves them without it, so that one run measures both.
 /// </summary>
 public class DeliveryBenchmarks
 {
@@ -39,11 +41,14 @@ public class DeliveryBenchmarks
     [Params(5)]
     public int Subjects { get; set; }
 
+    [Params(false, true)]
+    public bool Prepared { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _cluster = PrivatePostgresCluster.StartAsync().GetAwaiter().GetResult();
-        var connectionString = _cluster.ConnectionString;
+        var connectionString = Prepared ? StatementPreparation.Apply(_cluster.ConnectionString) : _cluster.ConnectionString;
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
