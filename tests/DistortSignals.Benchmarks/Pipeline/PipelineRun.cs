@@ -27,8 +27,8 @@ namespace DistortSignals.Benchmarks.Pipeline;
 /// strategy on <see cref="Symbols"/> symbols, no feed (<c>--symbols N</c> takes the first N of them, and
 /// <c>--roles</c> composes only the roles named, to see what one part of the load costs). Latencies are
 /// distributions (p50, p99), which BenchmarkDotNet's per-operation means do not give, hence a harness of its own.
-/// Every mode first runs its load for a warm-up (<c>--warmup</c>, 15 s) that is not measured, so that the JIT has
-/// finished tiering the hot paths:
+/// Every mode first runs its load for a warm-up (<c>--warmup</c>: 60 s for latency, whose signals are rare, 15 s for
+/// the others) that is not measured, so that the JIT has finished tiering the hot paths:
 /// <list type="bullet">
 /// <item><c>throughput</c>: ticks posted in 2,000-tick batches as fast as the API answers by one poster per group of five symbols, then the
 /// time until the signals role has taken every M1 bar they closed: ticks/s through ingest, bars and signals.</item>
@@ -58,7 +58,9 @@ internal static class PipelineRun
         var rate = Option(args, "--rate", 2000);
         var clients = Option(args, "--clients", 500);
         var ticksPerMinute = Option(args, "--ticks-per-minute", 10);
-        var warmup = TimeSpan.FromSeconds(Option(args, "--warmup", 15));
+        // The first signal comes with the 27th bar (27 s in), and with 20 symbols the signal path then runs about 40
+        // times a minute, so its code reaches the JIT's optimised tier about a minute in; the bar path within seconds.
+        var warmup = TimeSpan.FromSeconds(Option(args, "--warmup", mode == "latency" ? 60 : 15));
         var symbolCount = Option(args, "--symbols", Symbols.Length);
         var roles = OptionText(args, "--roles")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (mode is not ("throughput" or "latency" or "fanout"))
