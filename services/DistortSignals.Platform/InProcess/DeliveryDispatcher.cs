@@ -335,15 +335,20 @@ public sealed class DeliveryDispatcher(
         try
         {
             // The records of the events the claim took but stopping left unhandled go, with the handled deliveries.
+            // A claim that took nothing (other dispatchers hold every subject) has nothing to delete.
             var handledSeqs = handled.Select(h => h.Seq).ToHashSet();
-            await connection.ExecuteAsync(transaction, $"""
-                DELETE FROM {PostgresIdentifier.Require(subscription.Schema, "subscription schema")}.handled_events
-                WHERE consumer = @consumer AND topic = @topic AND event_id = ANY(@unhandled);
-                DELETE FROM platform.deliveries WHERE seq = ANY(@seqs);
-                """, CancellationToken.None,
-                ("consumer", subscription.Consumer), ("topic", subscription.Topic),
-                ("unhandled", run.Where(d => d.RecordedNow && !handledSeqs.Contains(d.Seq)).Select(d => d.EventId).ToArray()),
-                ("seqs", handledSeqs.ToArray()));
+            if (run.Count > 0)
+            {
+                await connection.ExecuteAsync(transaction, $"""
+                    DELETE FROM {PostgresIdentifier.Require(subscription.Schema, "subscription schema")}.handled_events
+                    WHERE consumer = @consumer AND topic = @topic AND event_id = ANY(@unhandled);
+                    DELETE FROM platform.deliveries WHERE seq = ANY(@seqs);
+                    """, CancellationToken.None,
+                    ("consumer", subscription.Consumer), ("topic", subscription.Topic),
+                    ("unhandled", run.Where(d => d.RecordedNow && !handledSeqs.Contains(d.Seq)).Select(d => d.EventId).ToArray()),
+                    ("seqs", handledSeqs.ToArray()));
+            }
+
             await transaction.CommitAsync(CancellationToken.None);
             return null;
         }
