@@ -80,7 +80,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             var streamed = watch.Elapsed;
 
             await using var database = NpgsqlDataSource.Create(connectionString);
-            await WaitUntilSettledAsync(database, deadline.Token);
+            await PlatformBacklog.WaitUntilEmptyAsync(database, SettleTimeout, deadline.Token);
             output.WriteLine(
                 $"{kills} kills while streaming ({killsDuringRequests} during a request) and {killsWhileStarting} while starting, {platform.Starts} starts in {streamed.TotalSeconds:N1} s; "
                 + $"{stream.Acknowledged.Count} ticks in {stream.Batches} batches, {stream.UnansweredAttempts} requests sent again, "
@@ -117,30 +117,6 @@ public sealed class CrashTests(ITestOutputHelper output)
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-    }
-
-    /// <summary>Waits until every module's outbox is sent and no delivery waits: nothing is left in flight.</summary>
-    private static async Task WaitUntilSettledAsync(NpgsqlDataSource database, CancellationToken cancellationToken)
-    {
-        var outboxes = await SchemasWithTableAsync(database, "outbox");
-        var pending = string.Join(" UNION ALL ", outboxes.Select(s => $"SELECT '{s}.outbox unsent', count(*) FROM {s}.outbox WHERE sent_at IS NULL"))
-            + " UNION ALL SELECT 'platform.deliveries of ' || consumer || ', last error: ' || coalesce(max(last_error), 'none'), count(*) FROM platform.deliveries GROUP BY consumer";
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var left = (await QueryAsync(database, pending, r => (What: r.GetString(0), Count: r.GetInt64(1)))).Where(p => p.Count > 0).ToList();
-            if (left.Count == 0)
-            {
-                return;
-            }
-
-            if (watch.Elapsed > SettleTimeout)
-            {
-                Assert.Fail($"the platform did not settle within {SettleTimeout.TotalSeconds} s: {string.Join("; ", left.Select(p => $"{p.What}: {p.Count}"))}");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
-        }
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DistortSignals.Platform.Security;
 using DistortSignals.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace DistortSignals.Host.Tests.Run;
 
@@ -25,10 +26,14 @@ public sealed class TradingFlowTests(TradingFlowTests.TradingPlatform platform) 
     {
         await PostMinutesOfTicksAsync(minutes: 600);
 
+        // Each answer to the ticks means the bars they closed are stored with their bar.closed events. Once nothing
+        // is in flight, every signal has been decided and every directive created; from there the paper terminal's
+        // fills are booked but cause no new directive, so the last fill found below is the last there will be.
+        await PlatformBacklog.WaitUntilEmptyAsync(platform.Services.GetRequiredService<NpgsqlDataSource>(), TimeSpan.FromSeconds(90));
         JsonElement[] settled = [];
         await Eventually.UntilAsync("the paper terminal filled directives and none is left pending or claimed", async () =>
         {
-            settled = [.. (await GetAsync($"/api/v1/directives?account={Account}&limit=1000")).GetProperty("directives").EnumerateArray()];
+            settled = await DirectivesAsync(Account);
             return settled.Count(d => d.GetProperty("state").GetString() == "Filled") >= 2
                 && settled.All(d => d.GetProperty("state").GetString() is not ("Pending" or "Claimed"));
         }, TimeSpan.FromSeconds(90));
