@@ -3,6 +3,8 @@ using DistortSignals.Core.Accounts;
 using DistortSignals.Core.Execution;
 using DistortSignals.Core.Risk;
 using DistortSignals.Gateway.Api;
+using DistortSignals.Gateway.Processing;
+using DistortSignals.Gateway.Storage;
 using DistortSignals.Platform.Accounts;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Security;
@@ -15,9 +17,9 @@ public sealed class LifecycleTests : IAsyncLifetime
 {
     private GatewayTestHost _host = null!;
 
+    // The default claim lease (30 s): a claim made in a test stays claimed however slow the machine is.
     public async Task InitializeAsync() =>
-        _host = await GatewayTestHost.StartAsync([("alpha", BrokerKind.MT5), ("halted", BrokerKind.MT5), ("quiet", BrokerKind.MT5)],
-            new Dictionary<string, string?> { ["Gateway:ClaimLease"] = "00:00:01" });
+        _host = await GatewayTestHost.StartAsync([("alpha", BrokerKind.MT5), ("halted", BrokerKind.MT5), ("quiet", BrokerKind.MT5)]);
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -39,19 +41,20 @@ public sealed class LifecycleTests : IAsyncLifetime
     [Fact]
     public async Task A_lapsed_claim_expires_is_never_leased_again_and_still_takes_a_late_fill()
     {
+        await using var host = await GatewayTestHost.StartAsync([("alpha", BrokerKind.MT5)], new Dictionary<string, string?> { ["Gateway:ClaimLease"] = "00:00:01" });
         var directive = GatewayTestHost.Directive("lease-1", "alpha");
-        await _host.CreateAsync(directive);
-        using var ea = _host.Ea("alpha");
+        await host.CreateAsync(directive);
+        using var ea = host.Ea("alpha");
         Assert.Equal(HttpStatusCode.OK, (await ea.PostAsync("/ea/v1/directives/lease-1/claim", GatewayTestHost.Json(new ClaimRequest("t1")))).StatusCode);
-        await Eventually.UntilAsync("the lease lapsed", async () => await _host.StateAsync("lease-1") == DirectiveState.Expired);
-        var expired = Assert.Single(await _host.OutboxAsync(Topics.Events.DirectiveUpdated), e => e.Id == "lease-1-expired").ReadData<DirectiveUpdate>();
+        await Eventually.UntilAsync("the lease lapsed", async () => await host.StateAsync("lease-1") == DirectiveState.Expired);
+        var expired = Assert.Single(await host.OutboxAsync(Topics.Events.DirectiveUpdated), e => e.Id == "lease-1-expired").ReadData<DirectiveUpdate>();
         Assert.Equal("t1", expired.TerminalId);
 
         Assert.Equal(HttpStatusCode.Conflict, (await ea.PostAsync("/ea/v1/directives/lease-1/claim", GatewayTestHost.Json(new ClaimRequest("t2")))).StatusCode);
         var late = await ea.PostAsync("/ea/v1/directives/lease-1/report", GatewayTestHost.Json(new ReportRequest("late-1", "filled", 9, 0.1, 1.1, 10009, null, null)));
         Assert.Equal(HttpStatusCode.OK, late.StatusCode);
-        Assert.Equal(DirectiveState.Filled, await _host.StateAsync("lease-1"));
-        Assert.Equal("t1", Assert.Single(await _host.OutboxAsync(Topics.Events.ExecutionReported), e => e.ReadData<ExecutionReported>().Directive.Id == "lease-1").ReadData<ExecutionReported>().TerminalId);
+        Assert.Equal(DirectiveState.Filled, await host.StateAsync("lease-1"));
+        Assert.Equal("t1", Assert.Single(await host.OutboxAsync(Topics.Events.ExecutionReported), e => e.ReadData<ExecutionReported>().Directive.Id == "lease-1").ReadData<ExecutionReported>().TerminalId);
     }
 
     [Fact]
@@ -87,6 +90,33 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.False(off.TradingEnabled);
     }
 
+    [Theory]
+    [InlineData("alpha")]
+    [InlineData("not-yet-configured")]
+    public async Task A_directive_stored_while_a_halt_commits_is_cancelled_by_the_halt_not_left_pending(string account)
+    {
+        // The halt as the gateway applies risk's breaker.changed, held open while the directive is stored; a configured
+        // account has its row already, one the gateway has not heard of gets it from the halt.
+        await using var haltConnection = await _host.DataSource.OpenConnectionAsync();
+        await using var halt = await haltConnection.BeginTransactionAsync();
+        Assert.True(await DirectiveStore.ApplyHaltStateAsync(halt, account, null, BreakerState.Open, sequence: 1, CancellationToken.None));
+
+        var ledger = _host.Get<DirectiveLedger>();
+        await using var storeConnection = await _host.DataSource.OpenConnectionAsync();
+        await using var store = await storeConnection.BeginTransactionAsync();
+        var storing = ledger.CreateAsync(store, GatewayTestHost.Directive("race-1", account), CancellationToken.None);
+        await Eventually.UntilAsync("the directive is stored, or its transaction waits for the halt's", async () =>
+            storing.IsCompleted || await WaitsForLockAsync(storeConnection.ProcessID));
+
+        await ledger.CancelIfHaltedAsync(halt, account, CancellationToken.None);
+        await halt.CommitAsync();
+        await storing;
+        await store.CommitAsync();
+
+        Assert.Equal(DirectiveState.Cancelled, await _host.StateAsync("race-1"));
+        Assert.Single(await _host.OutboxAsync(Topics.Events.DirectiveUpdated), e => e.Id == "race-1-cancelled");
+    }
+
     [Fact]
     public async Task A_heartbeat_is_answered_and_published_and_silence_marks_the_account_disconnected()
     {
@@ -107,7 +137,7 @@ public sealed class LifecycleTests : IAsyncLifetime
             (await _host.OutboxAsync(Topics.Events.AccountHeartbeat)).Any(e => e.Subject == "quiet" && !e.ReadData<AccountHeartbeat>().Connected));
         var lost = (await _host.OutboxAsync(Topics.Events.AccountHeartbeat)).Single(e => e.Subject == "quiet" && !e.ReadData<AccountHeartbeat>().Connected).ReadData<AccountHeartbeat>();
         Assert.Equal(10_100, lost.Equity);
-        Assert.False((await _host.Get<Storage.DirectiveStore>().AccountAsync("quiet", CancellationToken.None)).Connected);
+        Assert.False((await _host.Get<DirectiveStore>().AccountAsync("quiet", CancellationToken.None)).Connected);
     }
 
     [Fact]
@@ -133,6 +163,13 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await stale.GetAsync("/ea/v1/directives")).StatusCode);
         var identity = await _host.Get<ApiKeyStore>().ValidateAsync(newKey);
         Assert.Equal(Scopes.ForAccount("alpha"), identity!.Scope);
+    }
+
+    private async Task<bool> WaitsForLockAsync(int backend)
+    {
+        await using var command = _host.DataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE pid = @pid AND wait_event_type = 'Lock'");
+        command.Parameters.AddWithValue("pid", backend);
+        return (long)(await command.ExecuteScalarAsync())! == 1;
     }
 
     private async Task<HeartbeatAnswer> HeartbeatAsync(HttpClient ea) =>

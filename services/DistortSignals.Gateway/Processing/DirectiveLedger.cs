@@ -36,7 +36,9 @@ internal sealed class DirectiveLedger(
         }
 
         metrics.DirectivesReceived.Add(1);
-        var account = await DirectiveStore.AccountAsync(transaction.Connection!, transaction, directive.Account, cancellationToken);
+
+        // Locked: a halt committing meanwhile would otherwise cancel the account's pending directives without this one.
+        var account = await DirectiveStore.LockAccountAsync(transaction, directive.Account, cancellationToken);
         if (account.Halted)
         {
             await DirectiveStore.SetStateAsync(transaction, directive.Id, DirectiveState.Cancelled, now, HaltReason(account), cancellationToken: cancellationToken);

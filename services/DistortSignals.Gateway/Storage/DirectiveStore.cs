@@ -46,6 +46,9 @@ internal sealed class DirectiveStore(NpgsqlDataSource database)
 
     private const string Columns = "directive::text, state, terminal_id, claimed_at, lease_until, reason, report::text, updated_at";
 
+    private const string AccountSql =
+        "SELECT coalesce(trading_enabled, spec_trading_enabled), breaker, state_sequence, heartbeat::text, connected FROM gateway.accounts WHERE account = @account";
+
     internal static async Task<bool> InsertAsync(NpgsqlTransaction transaction, TradeDirective directive, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = Command(transaction,
@@ -207,10 +210,25 @@ internal sealed class DirectiveStore(NpgsqlDataSource database)
     /// <summary>The account's row; <see cref="AccountRow.Unknown"/> before the gateway has heard of it.</summary>
     internal static async Task<AccountRow> AccountAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string account, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT coalesce(trading_enabled, spec_trading_enabled), breaker, state_sequence, heartbeat::text, connected FROM gateway.accounts WHERE account = @account",
-            connection, transaction);
+        await using var command = new NpgsqlCommand(AccountSql, connection, transaction);
         command.Parameters.AddWithValue("account", account);
+        return await ReadAccountAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// The account's row, locked against a change of its halt state until the transaction ends (and created as
+    /// <see cref="AccountRow.Unknown"/> says when the gateway has not heard of the account). A halt that commits first
+    /// is read here; one that comes later waits for this transaction, and then its cancelling sees what this one stored.
+    /// </summary>
+    internal static async Task<AccountRow> LockAccountAsync(NpgsqlTransaction transaction, string account, CancellationToken cancellationToken)
+    {
+        await using var command = Command(transaction, $"INSERT INTO gateway.accounts (account) VALUES (@account) ON CONFLICT (account) DO NOTHING; {AccountSql} FOR SHARE");
+        command.Parameters.AddWithValue("account", account);
+        return await ReadAccountAsync(command, cancellationToken);
+    }
+
+    private static async Task<AccountRow> ReadAccountAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
