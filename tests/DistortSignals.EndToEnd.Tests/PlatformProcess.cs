@@ -62,6 +62,9 @@ internal sealed class PlatformProcess : IAsyncDisposable
         // The tick stream sends as fast as it is answered; the per-key rate limit must not refuse it for that.
         start.Environment["DS_Security__RateLimit__Burst"] = "100000";
         start.Environment["DS_Security__RateLimit__TokensPerPeriod"] = "100000";
+
+        // A claim outlives a restart however slow the machine is (the default lease is 30 s, a start may take longer).
+        start.Environment["DS_Gateway__ClaimLease"] = "00:10:00";
         return new PlatformProcess(start, address);
     }
 

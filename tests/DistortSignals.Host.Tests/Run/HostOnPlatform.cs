@@ -43,7 +43,8 @@ internal sealed class HostOnPlatform : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <param name="resources">The manifests folder; the examples when null.</param>
-    public static async Task<HostOnPlatform> StartAsync(string platform, string? resources = null)
+    /// <param name="settings">Configuration on top of the test defaults.</param>
+    public static async Task<HostOnPlatform> StartAsync(string platform, string? resources = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var sidecar = platform == PlatformHost.DaprPlatform ? await FakeDaprSidecar.StartAsync() : null;
         var connectionString = await TestPostgres.CreateDatabaseAsync();
@@ -59,8 +60,13 @@ internal sealed class HostOnPlatform : IAsyncDisposable
             ["Dapr:OutboxPollInterval"] = "00:00:00.100",
             ["Dapr:SidecarPollInterval"] = "00:00:00.050",
         });
-        var settings = builder.Configuration.Get<HostSettings>()!;
-        var app = PlatformHost.Build(builder, settings, PlatformHost.Modules(settings), ResourceSet.LoadFolder(settings.Resources), connectionString);
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        var hostSettings = builder.Configuration.Get<HostSettings>()!;
+        var app = PlatformHost.Build(builder, hostSettings, PlatformHost.Modules(hostSettings), ResourceSet.LoadFolder(hostSettings.Resources), connectionString);
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         if (sidecar is not null)

@@ -127,6 +127,11 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
         await socket.ConnectAsync(new UriBuilder(platform.Address) { Scheme = "ws", Path = "/ws" }.Uri, timeout.Token);
         await socket.SendAsync(Encoding.UTF8.GetBytes("""{"type":"subscribe","channels":["bars"]}"""), WebSocketMessageType.Text, true, timeout.Token);
 
+        // Events before the subscription is confirmed are not sent to this client (it asked for no replay).
+        while ((await ReceiveAsync(socket, timeout.Token)).GetProperty("type").GetString() != "subscribed")
+        {
+        }
+
         await PostTicksAsync(Tick("2026-02-05T12:00:10Z", 1.15, 1.1502), Tick("2026-02-05T12:01:10Z", 1.16, 1.1602));
 
         while (true)

@@ -16,6 +16,9 @@ public sealed class DashboardBrowserTests
         Assert.True(File.Exists(ChromiumPath),
             $"Chromium is needed at {ChromiumPath} for the dashboard test: install it with `apt-get update && apt-get install -y chromium`");
         await using var server = await HubServer.StartAsync();
+
+        // Playwright's default of 5 s per expectation is short for a first page load on a busy two-core machine.
+        SetDefaultExpectTimeout(30_000);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
