@@ -12,7 +12,7 @@ public static class PlatformBacklog
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Each part of the backlog that is not empty, with its count; read in one statement, so from one snapshot.</summary>
-    public static async Task<IReadOnlyList<string>> LeftAsync(NpgsqlDataSource database)
+    private static async Task<IReadOnlyList<string>> LeftAsync(NpgsqlDataSource database)
     {
         var outboxes = new List<string>();
         await using (var schemas = database.CreateCommand("SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox' ORDER BY 1"))
