@@ -23,6 +23,9 @@ public sealed class ResilienceEndToEndTests : IAsyncLifetime
 
     private bool DeploymentExists(string strategy) => h.Api.Get(DeploymentsPrefix, Namespace, "signals-" + strategy) is not null;
 
+    private int LeaseRequests(string operatorName) =>
+        h.Api.Requests.Count(r => r.UserAgent.Contains(operatorName, StringComparison.Ordinal) && r.Path.Contains("/leases/", StringComparison.Ordinal));
+
     private int Lists() => h.Api.Requests.Count(r => r.Method == "GET" && r.Path.EndsWith("/tradingstrategies", StringComparison.Ordinal) && !r.Query.Contains("watch=1", StringComparison.Ordinal));
 
     [Fact]
@@ -33,8 +36,7 @@ public sealed class ResilienceEndToEndTests : IAsyncLifetime
         var b = h.StartOperator("operator-b");
         await h.ApplyAsync(Strategy("first"));
         await Eventually.UntilAsync("the leader reconciles", () => DeploymentExists("first"));
-        await Eventually.UntilAsync("b has campaigned a few times", () =>
-            h.Api.Requests.Count(r => r.UserAgent.Contains("operator-b", StringComparison.Ordinal) && r.Path.Contains("/leases/", StringComparison.Ordinal)) >= 3);
+        await Eventually.UntilAsync("b has campaigned a few times", () => LeaseRequests("operator-b") >= 3);
 
         Assert.False(b.Elector!.IsLeader);
         Assert.DoesNotContain(h.Api.Requests, r => r.UserAgent.Contains("operator-b", StringComparison.Ordinal) && !r.Path.Contains("/leases", StringComparison.Ordinal));
@@ -51,16 +53,33 @@ public sealed class ResilienceEndToEndTests : IAsyncLifetime
     {
         var a = h.StartOperator("operator-a");
         await Eventually.UntilAsync("a leads", () => a.Elector?.IsLeader == true);
-        var lease = (await h.Kubectl.GetAsync(ResourceKind.Leases, Namespace, "distortsignals-operator", CancellationToken.None))!;
-        lease["spec"]!["holderIdentity"] = "intruder";
-        lease["spec"]!["leaseDurationSeconds"] = 3600;
-        await h.Kubectl.ReplaceAsync(ResourceKind.Leases, Namespace, "distortsignals-operator", lease, CancellationToken.None);
+        await Eventually.UntilAsync("an intruder holds the lease", async () =>
+        {
+            var lease = (await h.Kubectl.GetAsync(ResourceKind.Leases, Namespace, "distortsignals-operator", CancellationToken.None))!;
+            lease["spec"]!["holderIdentity"] = "intruder";
+            lease["spec"]!["leaseDurationSeconds"] = 3600;
+            try
+            {
+                await h.Kubectl.ReplaceAsync(ResourceKind.Leases, Namespace, "distortsignals-operator", lease, CancellationToken.None);
+                return true;
+            }
+            catch (KubeApiException conflict) when (conflict.IsConflict)
+            {
+                // a renewed the lease between the read and the write, as a real leader would: read it again.
+                return false;
+            }
+        });
 
         await Eventually.UntilAsync("a steps down", () => !a.Elector!.IsLeader);
+
+        // It steps down first and then waits for its work to stop; it campaigns again only after that, so writes
+        // counted once it has campaigned include any that the stopping work still made.
+        var seen = LeaseRequests("operator-a");
+        await Eventually.UntilAsync("a campaigns again", () => LeaseRequests("operator-a") > seen);
         var writes = h.Api.Writes().Count(w => w.UserAgent.Contains("operator-a", StringComparison.Ordinal) && !w.Path.Contains("/leases", StringComparison.Ordinal));
         await h.ApplyAsync(Strategy("while-deposed"));
-        await Eventually.UntilAsync("a keeps campaigning", () =>
-            h.Api.Requests.Count(r => r.UserAgent.Contains("operator-a", StringComparison.Ordinal) && r.Path.Contains("/leases/", StringComparison.Ordinal)) > 10);
+        var campaigned = LeaseRequests("operator-a");
+        await Eventually.UntilAsync("a keeps campaigning", () => LeaseRequests("operator-a") > campaigned + 10);
         Assert.False(DeploymentExists("while-deposed"));
         Assert.Equal(writes, h.Api.Writes().Count(w => w.UserAgent.Contains("operator-a", StringComparison.Ordinal) && !w.Path.Contains("/leases", StringComparison.Ordinal)));
     }
