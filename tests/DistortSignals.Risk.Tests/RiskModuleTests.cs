@@ -37,6 +37,23 @@ public sealed class RiskModuleTests
     }
 
     [Fact]
+    public async Task A_partial_fill_reported_before_its_execution_keeps_the_order_pending_until_the_execution_is_booked()
+    {
+        await using var host = await StartAsync();
+        await host.ConfigureAsync(Spec());
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-a")));
+        var directive = Assert.Single(await host.DirectivesAsync());
+
+        // The gateway's directive.updated and execution.reported go on different topics: the update may come first.
+        await host.DeliverAsync(Topics.Directives, CloudEvent.Create($"{directive.Id}-partiallyfilled", "gateway", Topics.Events.DirectiveUpdated, Account, Start,
+            new DirectiveUpdate(directive.Id, Account, DirectiveState.PartiallyFilled, "t-1", null, Start)));
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-b")));
+
+        Assert.Equal(RiskVerdict.Block, Assert.Single(await host.DecisionsAsync(), d => d.SignalId == "sig-b").Verdict);
+        Assert.Single(await host.DirectivesAsync());
+    }
+
+    [Fact]
     public async Task A_signal_for_other_accounts_is_ignored()
     {
         await using var host = await StartAsync();

@@ -60,9 +60,11 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
                 return await BookAsync(state, execution.EventId, (book, profile) => AccountLedger.ApplyExecution(book, execution.Report, profile, now), now, cancellationToken);
             case DirectiveUpdated:
                 var update = Read<DirectiveUpdateInput>(argument);
-                return await BookAsync(state, update.EventId, (book, _) => DirectiveStates.IsFinal(update.Update.State) && update.Update.State != DirectiveState.Filled
-                    ? AccountLedger.DropPending(book, update.Update.Id)
-                    : book, now, cancellationToken);
+
+                // A fill, whole or partial, leaves the order pending until its execution.reported books the position:
+                // that event comes on another topic, maybe later, and until then the order still holds its exposure.
+                var unfilled = DirectiveStates.IsFinal(update.Update.State) && update.Update.State is not (DirectiveState.Filled or DirectiveState.PartiallyFilled);
+                return await BookAsync(state, update.EventId, (book, _) => unfilled ? AccountLedger.DropPending(book, update.Update.Id) : book, now, cancellationToken);
             case Heartbeat:
                 var heartbeat = Read<HeartbeatInput>(argument);
                 state = state with { LastHeartbeat = heartbeat.Heartbeat.ReceivedAt, Connected = heartbeat.Heartbeat.Connected };
