@@ -90,6 +90,20 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.False(off.TradingEnabled);
     }
 
+    [Fact]
+    public async Task The_kill_switch_in_the_state_of_the_turn_that_moved_the_breaker_halts()
+    {
+        await _host.CreateAsync(GatewayTestHost.Directive("kill-1", "alpha"));
+
+        // One turn of risk: breaker.changed, then account.state with the same sequence and the kill switch off.
+        await PublishBreakerAsync("alpha", BreakerState.Closed, sequence: 5);
+        await PublishStateAsync("alpha", tradingEnabled: false, BreakerState.Closed, sequence: 5);
+
+        Assert.Equal(DirectiveState.Cancelled, await _host.StateAsync("kill-1"));
+        using var ea = _host.Ea("alpha");
+        Assert.False((await HeartbeatAsync(ea)).TradingEnabled);
+    }
+
     [Theory]
     [InlineData("alpha")]
     [InlineData("not-yet-configured")]

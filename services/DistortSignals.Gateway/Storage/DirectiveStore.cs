@@ -261,8 +261,10 @@ internal sealed class DirectiveStore(NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Applies a halt state from risk when its sequence is newer than the stored one; <paramref name="tradingEnabled"/>
-    /// null keeps the stored value (breaker.changed does not carry it). Returns whether it was applied.
+    /// Applies a halt state from risk unless the stored one is newer; <paramref name="tradingEnabled"/> null keeps the
+    /// stored value (breaker.changed does not carry it). A turn of risk that moves the breaker publishes breaker.changed
+    /// and then account.state with the same sequence, so the second is applied too: it carries the kill switch.
+    /// Returns whether it was applied.
     /// </summary>
     internal static async Task<bool> ApplyHaltStateAsync(
         NpgsqlTransaction transaction, string account, bool? tradingEnabled, BreakerState breaker, long sequence, CancellationToken cancellationToken)
@@ -270,7 +272,7 @@ internal sealed class DirectiveStore(NpgsqlDataSource database)
         await using var command = Command(transaction,
             "INSERT INTO gateway.accounts AS a (account, trading_enabled, breaker, state_sequence) VALUES (@account, @enabled, @breaker, @sequence) " +
             "ON CONFLICT (account) DO UPDATE SET trading_enabled = coalesce(@enabled, a.trading_enabled), breaker = @breaker, " +
-            "state_sequence = @sequence, updated_at = now() WHERE a.state_sequence IS NULL OR a.state_sequence < @sequence");
+            "state_sequence = @sequence, updated_at = now() WHERE a.state_sequence IS NULL OR a.state_sequence <= @sequence");
         command.Parameters.AddWithValue("account", account);
         command.Parameters.Add(Nullable("enabled", NpgsqlDbType.Boolean, tradingEnabled));
         command.Parameters.AddWithValue("breaker", breaker.ToString());
