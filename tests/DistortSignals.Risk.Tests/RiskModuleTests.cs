@@ -37,7 +37,7 @@ public sealed class RiskModuleTests
     }
 
     [Fact]
-    public async Task A_partial_fill_reported_before_its_execution_keeps_the_order_pending_until_the_execution_is_booked()
+    public async Task A_partial_fill_reported_before_its_execution_keeps_the_order_pending()
     {
         await using var host = await StartAsync();
         await host.ConfigureAsync(Spec());
