@@ -5,9 +5,14 @@ using DistortSignals.Core.Risk;
 using DistortSignals.Core.Strategies;
 using DistortSignals.Platform;
 using DistortSignals.Platform.Actors;
+using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.State;
 using DistortSignals.Risk.Accounts;
+using DistortSignals.Risk.Storage;
 using DistortSignals.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using static DistortSignals.Risk.Tests.RiskTestHost;
 
 namespace DistortSignals.Risk.Tests;
@@ -51,6 +56,30 @@ public sealed class RiskModuleTests
 
         Assert.Equal(RiskVerdict.Block, Assert.Single(await host.DecisionsAsync(), d => d.SignalId == "sig-b").Verdict);
         Assert.Single(await host.DirectivesAsync());
+    }
+
+    [Fact]
+    public async Task A_turn_whose_state_save_was_lost_is_kept_by_the_turns_after_it()
+    {
+        LosingStateStore? store = null;
+        await using var host = await StartAsync(services => services.AddSingleton<IStateStore>(provider =>
+            store = new LosingStateStore(new PostgresStateStore(provider.GetRequiredService<NpgsqlDataSource>()))));
+        await host.ConfigureAsync(Spec());
+        var fill = host.Fill(DirectiveAction.Open, OrderSide.Buy, 0.1, 1.1);
+
+        // The fill's turn commits its account.state; then the actor's own save of its state is lost.
+        store!.LoseNextTransaction();
+        await Assert.ThrowsAsync<IOException>(() => host.DeliverAsync(Topics.Executions, fill));
+        // The kill switch comes before the fill is delivered again: its account.state must go out at once.
+        await host.Get<IActorInvoker>().InvokeMethodAsync(AccountActor.ActorType, Account, AccountActor.Trading,
+            JsonSerializer.SerializeToElement(new TradingInput(false, new Requester(null, "test")), PlatformJson.Options), CancellationToken.None);
+        var killed = await host.OutboxAsync<AccountStateSnapshot>(Topics.Events.AccountState);
+        await host.DeliverAsync(Topics.Executions, fill);
+
+        Assert.Equal((false, 1), (killed[^1].TradingEnabled, killed[^1].OpenPositions));
+        Assert.Equal([.. Enumerable.Range(1, killed.Count).Select(n => (long)n)], killed.Select(s => s.Sequence));
+        // Delivered again, the fill is recognised as booked.
+        Assert.Equal(killed, await host.OutboxAsync<AccountStateSnapshot>(Topics.Events.AccountState));
     }
 
     [Fact]

@@ -52,7 +52,8 @@ internal sealed class RiskTestHost : IAsyncDisposable
     public T Get<T>()
         where T : notnull => _app.Services.GetRequiredService<T>();
 
-    public static async Task<RiskTestHost> StartAsync()
+    /// <summary>Starts the host; <paramref name="replace"/> may then replace services of the platform (its registrations come last, so they win).</summary>
+    public static async Task<RiskTestHost> StartAsync(Action<IServiceCollection>? replace = null)
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync();
         var clock = new MutableClock(Start);
@@ -67,6 +68,7 @@ internal sealed class RiskTestHost : IAsyncDisposable
         services.AddPlatformSecurity(builder.Configuration);
         var module = new RiskModule();
         module.ConfigureServices(services, builder.Configuration);
+        replace?.Invoke(services);
         var app = builder.Build();
         app.UsePlatformSecurity();
         module.MapEndpoints(app);

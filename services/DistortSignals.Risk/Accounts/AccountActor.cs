@@ -45,9 +45,23 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
     private const string WeekReminderName = "week-reset";
     private const string BreakerReminderName = "breaker";
 
-    public override async Task<JsonElement?> InvokeMethodAsync(string method, JsonElement? argument, CancellationToken cancellationToken)
+    public override Task<JsonElement?> InvokeMethodAsync(string method, JsonElement? argument, CancellationToken cancellationToken) =>
+        TurnAsync(state => RunMethodAsync(state, method, argument, cancellationToken), cancellationToken);
+
+    public override Task ReceiveReminderAsync(string reminderName, JsonElement? data, CancellationToken cancellationToken) =>
+        TurnAsync<JsonElement?>(async state =>
+        {
+            if (state.Spec is not null)
+            {
+                var now = clock.GetUtcNow();
+                await CommitAsync(state, state with { Book = Breakers.Advance(state.Book, Profile(state), now) }, now, null, cancellationToken);
+            }
+
+            return null;
+        }, cancellationToken);
+
+    private async Task<JsonElement?> RunMethodAsync(AccountActorState state, string method, JsonElement? argument, CancellationToken cancellationToken)
     {
-        var state = await LoadAsync(cancellationToken);
         var now = clock.GetUtcNow();
         switch (method)
         {
@@ -83,13 +97,22 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
         }
     }
 
-    public override async Task ReceiveReminderAsync(string reminderName, JsonElement? data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a turn on the actor's state. When risk.accounts holds a later turn than that state (the turn committed but
+    /// its save through the state manager was lost, and its event may not have come back yet), the turn runs again on
+    /// the state that turn committed: run on the older one, it would reuse the committed turn's sequence, whose
+    /// account.state and breaker.changed ids the outbox already holds, and its events would be dropped.
+    /// </summary>
+    private async Task<T> TurnAsync<T>(Func<AccountActorState, Task<T>> turn, CancellationToken cancellationToken)
     {
-        var state = await LoadAsync(cancellationToken);
-        if (state.Spec is not null)
+        try
         {
-            var now = clock.GetUtcNow();
-            await CommitAsync(state, state with { Book = Breakers.Advance(state.Book, Profile(state), now) }, now, null, cancellationToken);
+            return await turn(await LoadAsync(cancellationToken));
+        }
+        catch (StaleAccountStateException stale)
+        {
+            await StateManager.SetStateAsync(StateName, stale.Committed, cancellationToken);
+            return await turn(stale.Committed);
         }
     }
 
@@ -236,7 +259,8 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
 
     /// <summary>
     /// Ends a turn: publishes breaker.changed when the breaker moved and account.state when the snapshot changed,
-    /// with the turn's own writes, in one transaction; then keeps the state and sets the reminders it needs.
+    /// with the turn's own writes and the state it ends with, in one transaction; then keeps the state through the
+    /// state manager and sets the reminders it needs. A turn that writes nothing to the risk schema is kept only there.
     /// </summary>
     private async Task<AccountStateSnapshot> CommitAsync(
         AccountActorState before, AccountActorState after, DateTimeOffset now, Func<NpgsqlTransaction, Task>? writes, CancellationToken cancellationToken)
@@ -255,6 +279,7 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
 
         if (writes is not null || stateChanged || breakerChanged)
         {
+            after = after with { Turn = before.Turn + 1 };
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             if (writes is not null)
@@ -262,26 +287,30 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
                 await writes(transaction);
             }
 
+            var breaker = after.Book.Breaker;
             if (breakerChanged)
             {
-                var breaker = after.Book.Breaker;
                 var changed = new BreakerChanged(Id, breaker.State, breaker.Kind, breaker.Reason ?? "closed", breaker.Since ?? now, breaker.Until, snapshot.Sequence);
                 await outbox.AddAsync(transaction, RiskStore.Schema, Topics.Accounts,
                     CloudEvent.Create($"{Id}-breaker-{snapshot.Sequence}", RiskStore.Schema, Topics.Events.BreakerChanged, Id, now, changed), cancellationToken);
-                if (breaker.State == BreakerState.Open)
-                {
-                    metrics.BreakerTrips.Add(1, new KeyValuePair<string, object?>("breaker", breaker.Kind.ToString()));
-                }
             }
 
             if (stateChanged || breakerChanged)
             {
                 await outbox.AddAsync(transaction, RiskStore.Schema, Topics.Accounts,
                     CloudEvent.Create($"{Id}-state-{snapshot.Sequence}", RiskStore.Schema, Topics.Events.AccountState, Id, now, snapshot), cancellationToken);
-                await RiskStore.SaveSnapshotAsync(transaction, snapshot, after.Book.Positions.Select(p => p.Symbol), cancellationToken);
+            }
+
+            if (await RiskStore.SaveTurnAsync(transaction, Id, after, stateChanged || breakerChanged ? snapshot : null, cancellationToken) is { } committed)
+            {
+                throw new StaleAccountStateException(Id, before.Turn, committed);
             }
 
             await transaction.CommitAsync(cancellationToken);
+            if (breakerChanged && breaker.State == BreakerState.Open)
+            {
+                metrics.BreakerTrips.Add(1, new KeyValuePair<string, object?>("breaker", breaker.Kind.ToString()));
+            }
         }
 
         after = await EnsureRemindersAsync(after, now, cancellationToken);
@@ -350,4 +379,11 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
     private static JsonElement Write<T>(T value) => JsonSerializer.SerializeToElement(value, PlatformJson.Options);
 
     private static string Hash(string key, int bytes) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, bytes));
+}
+
+/// <summary>A turn ran on a state older than the one its account's latest committed turn left in risk.accounts.</summary>
+internal sealed class StaleAccountStateException(string account, long turn, AccountActorState committed)
+    : Exception($"account {account}: the actor's state is of turn {turn}, but turn {committed.Turn} is committed")
+{
+    public AccountActorState Committed { get; } = committed;
 }

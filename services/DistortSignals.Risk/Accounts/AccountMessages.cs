@@ -45,6 +45,9 @@ internal sealed record AccountActorState
 
     public long Sequence { get; init; }
 
+    /// <summary>How many turns have committed to the risk schema; risk.accounts keeps the state of the latest.</summary>
+    public long Turn { get; init; }
+
     /// <summary>The newest snapshot published, to publish only changes.</summary>
     public AccountStateSnapshot? Published { get; init; }
 

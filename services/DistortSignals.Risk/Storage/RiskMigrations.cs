@@ -43,5 +43,8 @@ internal static class RiskMigrations
             """),
         MessagingMigrations.Outbox(2),
         MessagingMigrations.HandledEvents(3),
+        new(4, "the account actor's state, committed with each turn's events", """
+            ALTER TABLE accounts ADD COLUMN actor_state jsonb, ADD COLUMN turn bigint NOT NULL DEFAULT 0;
+            """),
     ];
 }

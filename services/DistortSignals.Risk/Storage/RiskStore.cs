@@ -2,6 +2,7 @@ using System.Text.Json;
 using DistortSignals.Core.Accounts;
 using DistortSignals.Core.Risk;
 using DistortSignals.Platform;
+using DistortSignals.Risk.Accounts;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -26,18 +27,36 @@ internal sealed class RiskStore(NpgsqlDataSource database)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Writes the account's newest snapshot and the symbols it holds (so prices reach it), in the actor's transaction.</summary>
-    public static async Task SaveSnapshotAsync(NpgsqlTransaction transaction, AccountStateSnapshot snapshot, IEnumerable<string> symbols, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes, in the actor's transaction, the state a turn ends with (numbered <paramref name="state"/>.Turn), the
+    /// account's newest snapshot when it changed and the symbols it holds (so prices reach it). Returns null when
+    /// written, or, when a later turn is already committed (the actor's own copy of its state lost that turn's
+    /// save), the state that turn committed and nothing is written.
+    /// </summary>
+    public static async Task<AccountActorState?> SaveTurnAsync(
+        NpgsqlTransaction transaction, string account, AccountActorState state, AccountStateSnapshot? snapshot, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            UPDATE risk.accounts SET snapshot = @snapshot, symbols = @symbols, updated_at = now()
-            WHERE account = @account AND (snapshot IS NULL OR (snapshot->>'sequence')::bigint <= @sequence)
-            """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue("account", snapshot.Account);
-        command.Parameters.AddWithValue("snapshot", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(snapshot, PlatformJson.Options));
-        command.Parameters.AddWithValue("symbols", symbols.Distinct().ToArray());
-        command.Parameters.AddWithValue("sequence", snapshot.Sequence);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using (var update = new NpgsqlCommand("""
+            UPDATE risk.accounts SET actor_state = @state, turn = @turn, snapshot = coalesce(@snapshot, snapshot), symbols = @symbols, updated_at = now()
+            WHERE account = @account AND turn < @turn
+            """, transaction.Connection, transaction))
+        {
+            update.Parameters.AddWithValue("account", account);
+            update.Parameters.AddWithValue("state", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(state, PlatformJson.Options));
+            update.Parameters.AddWithValue("turn", state.Turn);
+            update.Parameters.AddWithValue("snapshot", NpgsqlDbType.Jsonb, snapshot is null ? DBNull.Value : JsonSerializer.Serialize(snapshot, PlatformJson.Options));
+            update.Parameters.AddWithValue("symbols", state.Book.Positions.Select(p => p.Symbol).Distinct().ToArray());
+            if (await update.ExecuteNonQueryAsync(cancellationToken) == 1)
+            {
+                return null;
+            }
+        }
+
+        await using var read = new NpgsqlCommand("SELECT actor_state::text FROM risk.accounts WHERE account = @account", transaction.Connection, transaction);
+        read.Parameters.AddWithValue("account", account);
+        return await read.ExecuteScalarAsync(cancellationToken) is string committed
+            ? JsonSerializer.Deserialize<AccountActorState>(committed, PlatformJson.Options)
+            : throw new InvalidOperationException($"risk.accounts has no row, or no committed state, for account {account}");
     }
 
     public static async Task InsertDecisionAsync(NpgsqlTransaction transaction, RiskDecision decision, string? directiveId, CancellationToken cancellationToken)
