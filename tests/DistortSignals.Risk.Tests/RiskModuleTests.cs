@@ -220,9 +220,13 @@ public sealed class RiskModuleTests
 
         await host.DeliverAsync(Topics.Bars, BarClosed(1.105));
         var marked = await host.StateAsync();
+        // A bar backfilled after it, from two hours before, is older news: it marks nothing.
+        await host.DeliverAsync(Topics.Bars, BarClosed(1.05, Start.AddHours(-2)));
+        var afterBackfill = await host.StateAsync();
         await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-sell", SignalDirection.Sell)));
 
         Assert.Equal((10_100.0, 1), (marked.Equity, marked.OpenPositions)); // +50 pips x 10 x 0.2
+        Assert.Equal(10_100.0, afterBackfill.Equity);
         var directive = Assert.Single(await host.DirectivesAsync());
         Assert.Equal((DirectiveAction.Close, OrderSide.Sell, 0.2), (directive.Action, directive.Side, directive.Volume));
         Assert.Null(directive.Sl);

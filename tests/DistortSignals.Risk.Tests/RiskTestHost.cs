@@ -121,10 +121,11 @@ internal sealed class RiskTestHost : IAsyncDisposable
         return CloudEvent.Create($"hb-{n}", "gateway", Topics.Events.AccountHeartbeat, Account, Clock.GetUtcNow(), heartbeat);
     }
 
-    public static CloudEvent BarClosed(double close)
+    /// <summary>bar.closed of an EURUSD H1 bar opening at <paramref name="openTime"/> (default <see cref="Start"/>) with every price at <paramref name="close"/>.</summary>
+    public static CloudEvent BarClosed(double close, DateTimeOffset? openTime = null)
     {
-        var bar = new Bar("EURUSD", Timeframe.H1, Start, close, close, close, close, 10, 1);
-        return CloudEvent.Create($"bar-{close}", "ingest", Topics.Events.BarClosed, "EURUSD", bar.CloseTime, bar);
+        var bar = new Bar("EURUSD", Timeframe.H1, openTime ?? Start, close, close, close, close, 10, 1);
+        return CloudEvent.Create($"bar-{close}-{bar.OpenTime:O}", "ingest", Topics.Events.BarClosed, "EURUSD", bar.CloseTime, bar);
     }
 
     /// <summary>Handles one event as the dispatcher does, in a transaction that commits on Success.</summary>

@@ -93,9 +93,20 @@ public static class AccountLedger
         return Remark(state, profile);
     }
 
-    /// <summary>A closing price of <paramref name="symbol"/>: open positions in it are marked to it.</summary>
-    public static AccountRiskState ApplyPrice(AccountRiskState state, string symbol, double price, RiskProfile profile) =>
-        Remark(WithPrice(state, symbol, price), profile);
+    /// <summary>
+    /// The close of a bar of <paramref name="symbol"/> that ended at <paramref name="closedAt"/>: open positions in it
+    /// are marked to it, unless a bar that ended later already marked them (a late or backfilled bar is older news).
+    /// </summary>
+    public static AccountRiskState ApplyPrice(AccountRiskState state, string symbol, double price, DateTimeOffset closedAt, RiskProfile profile)
+    {
+        if (state.LastBarCloses.TryGetValue(symbol, out var latest) && closedAt < latest)
+        {
+            return state;
+        }
+
+        var marked = WithPrice(state, symbol, price) with { LastBarCloses = new Dictionary<string, DateTimeOffset>(state.LastBarCloses) { [symbol] = closedAt } };
+        return Remark(marked, profile);
+    }
 
     /// <summary>The terminal's figures replace the computed equity and balance.</summary>
     public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat) => state with

@@ -75,6 +75,9 @@ public sealed record AccountRiskState
     /// <summary>The latest close per symbol (from bar.closed or a fill), for marking positions to market.</summary>
     public IReadOnlyDictionary<string, double> LastPrices { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>The end of the latest bar that marked each symbol, so that an older bar delivered later does not.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> LastBarCloses { get; init; } = new Dictionary<string, DateTimeOffset>();
+
     /// <summary>
     /// The account's equity: the last heartbeat's plus what closed since, or the starting equity plus realised
     /// and unrealised P&amp;L while no heartbeat has come.

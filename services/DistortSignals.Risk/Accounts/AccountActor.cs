@@ -85,7 +85,7 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
                 return await BookAsync(state, heartbeat.EventId, (book, _) => AccountLedger.ApplyHeartbeat(book, heartbeat.Heartbeat), now, cancellationToken);
             case Price:
                 var price = Read<PriceInput>(argument);
-                return await BookAsync(state, price.EventId, (book, profile) => AccountLedger.ApplyPrice(book, price.Symbol, price.Price, profile), now, cancellationToken);
+                return await BookAsync(state, price.EventId, (book, profile) => AccountLedger.ApplyPrice(book, price.Symbol, price.Price, price.ClosedAt, profile), now, cancellationToken);
             case Reset:
                 return await ResetAsync(state, Read<ResetInput>(argument), now, cancellationToken);
             case Trading:

@@ -17,7 +17,8 @@ internal sealed record DirectiveUpdateInput(string EventId, DirectiveUpdate Upda
 
 internal sealed record HeartbeatInput(string EventId, AccountHeartbeat Heartbeat);
 
-internal sealed record PriceInput(string EventId, string Symbol, double Price);
+/// <summary>A bar's close and the time the bar ended.</summary>
+internal sealed record PriceInput(string EventId, string Symbol, double Price, DateTimeOffset ClosedAt);
 
 internal sealed record ResetInput(string Token, string Reason, Requester Requester);
 

@@ -72,7 +72,7 @@ internal sealed partial class RiskEvents(IActorInvoker actors, ILogger<RiskEvent
                 var bar = cloudEvent.ReadData<Bar>();
                 foreach (var account in await RiskStore.HoldingAsync(transaction, bar.Symbol, cancellationToken))
                 {
-                    await InvokeAsync(account, AccountActor.Price, new PriceInput(cloudEvent.Id, bar.Symbol, bar.Close), cancellationToken);
+                    await InvokeAsync(account, AccountActor.Price, new PriceInput(cloudEvent.Id, bar.Symbol, bar.Close, bar.CloseTime), cancellationToken);
                 }
             }
 

@@ -20,7 +20,7 @@ public sealed class AccountLedgerTests
         var state = AccountLedger.AddPending(State(), new PendingOrder("d-1", "EURUSD", SignalDirection.Buy, DirectiveAction.Open, 0.2, 1.1, false));
 
         var opened = AccountLedger.ApplyExecution(state, Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1), profile, Now);
-        var marked = AccountLedger.ApplyPrice(opened, "EURUSD", 1.105, profile);
+        var marked = AccountLedger.ApplyPrice(opened, "EURUSD", 1.105, Now, profile);
         var closed = AccountLedger.ApplyExecution(marked, Report("d-2", DirectiveAction.Close, OrderSide.Sell, 0.2, 1.095), profile, Now);
 
         Assert.Empty(opened.Pending);
@@ -32,6 +32,22 @@ public sealed class AccountLedgerTests
         Assert.Equal((0.0, 1), (closed.UnrealizedPnl, closed.ConsecutiveLosses));
         Assert.Equal(9_900, closed.Equity, 6);
         Assert.Equal(-100, Assert.Single(closed.ClosedTrades).Pnl, 6);
+    }
+
+    [Fact]
+    public void A_bar_that_ended_before_the_latest_mark_does_not_move_it()
+    {
+        var profile = Profile();
+        var opened = AccountLedger.ApplyExecution(State(), Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1), profile, Now);
+
+        var marked = AccountLedger.ApplyPrice(opened, "EURUSD", 1.105, Now, profile);
+        var backfilled = AccountLedger.ApplyPrice(marked, "EURUSD", 1.05, Now.AddMinutes(-1), profile);
+        var sameEnd = AccountLedger.ApplyPrice(backfilled, "EURUSD", 1.104, Now, profile);
+        var later = AccountLedger.ApplyPrice(sameEnd, "EURUSD", 1.09, Now.AddMinutes(1), profile);
+
+        Assert.Equal(100, backfilled.UnrealizedPnl, 6);   // still +50 pips x 10 x 0.2, not -500
+        Assert.Equal(80, sameEnd.UnrealizedPnl, 6);       // a bar of another timeframe ending at the same time
+        Assert.Equal(-200, later.UnrealizedPnl, 6);
     }
 
     [Fact]
