@@ -156,7 +156,7 @@ public sealed class RiskModuleTests
         await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-blocked")));
         host.Clock.Now = new DateTimeOffset(2026, 3, 18, 21, 0, 0, TimeSpan.Zero); // 17:00 New York: the next day
         await host.DeliverAsync(Topics.Accounts, host.Heartbeat(9_700));
-        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-allowed")));
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-allowed") with { BarTime = host.Clock.Now.AddHours(-1), Time = host.Clock.Now }));
 
         var changes = await host.BreakerChangesAsync();
         Assert.Equal((BreakerState.Open, BreakerKind.DailyLoss), (changes[0].State, changes[0].Breaker));

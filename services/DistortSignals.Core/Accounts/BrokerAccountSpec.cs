@@ -116,6 +116,14 @@ public sealed record RiskLimits
     public PdtRule Pdt { get; init; } = new();
 
     public DayReset DayReset { get; init; } = new();
+
+    /// <summary>
+    /// How old a signal may be when it is decided, in seconds from the close of its bar. Absent: one bar of the
+    /// signal's timeframe, so a signal is stale once the bar after it has closed (after a backlog, a restart or a
+    /// backfill). 0: no limit, for replaying history into a paper account.
+    /// </summary>
+    [SchemaRange(0, BrokerAccountValidator.MaxSignalAgeSeconds)]
+    public int? MaxSignalAgeSeconds { get; init; }
 }
 
 /// <summary>Symbols that move together; their combined exposure has its own limit.</summary>

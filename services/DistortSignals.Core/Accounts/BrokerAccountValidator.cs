@@ -19,6 +19,7 @@ public static partial class BrokerAccountValidator
     public const int MaxCount = 1000;
     public const int MaxCooldownMinutes = 7 * 24 * 60;
     public const int MaxResetTokenLength = 128;
+    public const int MaxSignalAgeSeconds = 7 * 86_400;
 
     public static IReadOnlyList<ValidationError> Validate(BrokerAccountSpec spec)
     {
@@ -84,6 +85,10 @@ public static partial class BrokerAccountValidator
         Count(errors, "spec.risk.cooldownMinutes", risk.CooldownMinutes, 0, MaxCooldownMinutes);
         Count(errors, "spec.risk.maxBrokerErrors", risk.MaxBrokerErrors, 1, MaxCount);
         Count(errors, "spec.risk.maxOpenPositions", risk.MaxOpenPositions, 1, MaxCount);
+        if (risk.MaxSignalAgeSeconds is { } maxSignalAge)
+        {
+            Count(errors, "spec.risk.maxSignalAgeSeconds", maxSignalAge, 0, MaxSignalAgeSeconds);
+        }
 
         if (!Enum.IsDefined(risk.Sizing))
         {

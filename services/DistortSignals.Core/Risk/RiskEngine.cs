@@ -1,6 +1,7 @@
 using System.Globalization;
 using DistortSignals.Core.Accounts;
 using DistortSignals.Core.Execution;
+using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
 
 namespace DistortSignals.Core.Risk;
@@ -9,7 +10,7 @@ namespace DistortSignals.Core.Risk;
 public sealed record RiskEvaluation(RiskVerdict Verdict, DirectiveAction Action, double Lots, IReadOnlyList<RiskCheck> Checks, bool HalfOpenTrial);
 
 /// <summary>
-/// The check chain of DESIGN.md section 5 for one signal on one account: kill switch, breaker, instrument,
+/// The check chain of DESIGN.md section 5 for one signal on one account: kill switch, breaker, signal age, instrument,
 /// duplicate, reversal, open positions, equity, sizing, exposure (total and per correlation group), PDT, lot
 /// limits. A BLOCK ends the chain; REDUCE results shrink the size and make the verdict REDUCE. An opposite
 /// signal on an open position ends the chain with a CLOSE of that position. Pure: the state must already be
@@ -57,6 +58,15 @@ public static class RiskEngine
                 checks.Add(Pass("breaker", "closed"));
                 break;
         }
+
+        var age = now - signal.Time;
+        var maxAge = limits.MaxSignalAgeSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : signal.Timeframe.Duration();
+        if (maxAge > TimeSpan.Zero && age > maxAge)
+        {
+            return Blocked(checks, "signal-age", $"the signal's bar closed at {signal.Time:u}, {Age(age)} ago; the account takes signals up to {Age(maxAge)} old");
+        }
+
+        checks.Add(Pass("signal-age", maxAge > TimeSpan.Zero ? $"{Age(age)} old, at most {Age(maxAge)}" : "no limit"));
 
         if (profile.Instrument(signal.Symbol) is not { } instrument)
         {
@@ -296,4 +306,13 @@ public static class RiskEngine
     }
 
     private static string F(double value) => Breakers.F(value);
+
+    /// <summary>An age for people: whole seconds under ten minutes, then minutes, hours and minutes, days and hours.</summary>
+    private static string Age(TimeSpan age) => age switch
+    {
+        { TotalMinutes: < 10 } => $"{Math.Max(0, (int)age.TotalSeconds)} s",
+        { TotalHours: < 2 } => $"{(int)age.TotalMinutes} min",
+        { TotalDays: < 2 } => $"{(int)age.TotalHours} h {age.Minutes} min",
+        _ => $"{(int)age.TotalDays} d {age.Hours} h",
+    };
 }

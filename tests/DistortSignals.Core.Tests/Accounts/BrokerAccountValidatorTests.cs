@@ -59,6 +59,8 @@ public sealed class BrokerAccountValidatorTests
         { Valid() with { Instruments = [Eurusd with { MinLot = 1, MaxLot = 0.5 }] }, "spec.instruments[0].maxLot: 0.5 is below minLot 1" },
         { Valid() with { Instruments = [Eurusd with { Digits = 11 }] }, "spec.instruments[0].digits: 11 is outside 0..10" },
         { Valid() with { DirectiveTtlSeconds = 4 }, "spec.directiveTtlSeconds: 4 is outside 5..86400" },
+        { Valid() with { Risk = new RiskLimits { MaxSignalAgeSeconds = -1 } }, "spec.risk.maxSignalAgeSeconds: -1 is outside 0..604800" },
+        { Valid() with { Risk = new RiskLimits { MaxSignalAgeSeconds = 604_801 } }, "spec.risk.maxSignalAgeSeconds: 604801 is outside 0..604800" },
         { Valid() with { BreakerResetToken = new string('x', 129) }, "spec.breakerResetToken: is 129 characters long" },
     };
 

@@ -19,7 +19,7 @@ public sealed class RiskEngineTests
 
         Assert.Equal((RiskVerdict.Allow, DirectiveAction.Open, 0.2), (evaluation.Verdict, evaluation.Action, evaluation.Lots));
         Assert.Equal(
-            ["kill-switch", "breaker", "instrument", "duplicate", "reversal", "open-positions", "equity", "sizing", "exposure", "lot-limits"],
+            ["kill-switch", "breaker", "signal-age", "instrument", "duplicate", "reversal", "open-positions", "equity", "sizing", "exposure", "lot-limits"],
             evaluation.Checks.Select(c => c.Name));
         Assert.All(evaluation.Checks, c => Assert.Equal(CheckResult.Pass, c.Result));
         Assert.Equal("EURUSD: pip 0.0001, pip value 10 per lot", Check(evaluation, "instrument").Reason);
@@ -83,6 +83,24 @@ public sealed class RiskEngineTests
 
         Assert.Equal(RiskVerdict.Block, evaluation.Verdict);
         Assert.Equal(new RiskCheck("kill-switch", CheckResult.Block, "trading is disabled for the account"), Assert.Single(evaluation.Checks));
+    }
+
+    [Theory]
+    [InlineData(null, 59 * 60, true, "59 min old, at most 60 min")]
+    [InlineData(null, 61 * 60, false, "the signal's bar closed at 2026-03-18 15:00:00Z, 61 min ago; the account takes signals up to 60 min old")]
+    [InlineData(120, 120, true, "120 s old, at most 120 s")]
+    [InlineData(120, 121, false, "the signal's bar closed at 2026-03-18 15:00:00Z, 121 s ago; the account takes signals up to 120 s old")]
+    [InlineData(0, 30 * 86_400, true, "no limit")]
+    [InlineData(null, -300, true, "0 s old, at most 60 min")]
+    public void A_signal_older_than_the_accounts_limit_is_blocked(int? maxSignalAgeSeconds, int secondsSinceItsBarClosed, bool allowed, string reason)
+    {
+        var profile = Profile(new RiskLimits { MaxSignalAgeSeconds = maxSignalAgeSeconds });
+        var now = Now.AddSeconds(secondsSinceItsBarClosed);
+
+        var evaluation = RiskEngine.Decide(Breakers.Advance(new AccountRiskState(), profile, now), profile, Signal(), now);
+
+        Assert.Equal((allowed ? RiskVerdict.Allow : RiskVerdict.Block, reason), (evaluation.Verdict, Check(evaluation, "signal-age").Reason));
+        Assert.Equal(allowed ? CheckResult.Pass : CheckResult.Block, Check(evaluation, "signal-age").Result);
     }
 
     [Fact]

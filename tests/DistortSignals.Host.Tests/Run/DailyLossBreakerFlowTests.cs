@@ -92,7 +92,7 @@ public sealed class DailyLossBreakerFlowTests(LossPlatform platform) : IClassFix
         {
             broker = "MT5",
             credentialsSecretRef = new { name = "mt5-daily-ea", key = "apiKey" },
-            risk = new { dayReset = new { time = dayReset.ToString("HH:mm", CultureInfo.InvariantCulture), timeZone = "UTC" } },
+            risk = new { dayReset = new { time = dayReset.ToString("HH:mm", CultureInfo.InvariantCulture), timeZone = "UTC" }, maxSignalAgeSeconds = 0 },
             instruments = new[] { new { symbol = "EURUSD", contractSize = 100000, pipSize = 0.0001, pipValuePerLot = 10 } },
             directiveTtlSeconds = 3600,
         },
