@@ -53,7 +53,7 @@ public sealed class TradingStrategyEndToEndTests : IAsyncLifetime
         });
 
         Assert.Equal("Pending", (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))!["status"]!["phase"]!.GetValue<string>());
-        // The Deployment controller reports the pod ready: the strategy is Running at the next resync.
+        // The Deployment controller reports the pod ready: the strategy is Running.
         await h.Kubectl.ApplyAsync(ResourceKind.Deployments, new JsonObject
         {
             ["apiVersion"] = "apps/v1",
@@ -82,6 +82,27 @@ public sealed class TradingStrategyEndToEndTests : IAsyncLifetime
         await h.Kubectl.DeleteAsync(ResourceKind.TradingStrategies, Namespace, "eurusd-trend", CancellationToken.None);
         await Eventually.UntilAsync("the owned Deployment and ConfigMap go with it", () =>
             Deployment() is null && h.Api.Get(ConfigMapsPrefix, Namespace, "signals-eurusd-trend") is null);
+    }
+
+    [Fact]
+    public async Task A_Deployment_that_becomes_ready_makes_its_strategy_Running_without_waiting_for_the_resync()
+    {
+        h.StartOperator(resync: TimeSpan.FromMinutes(10));
+        await h.ApplyAsync(Strategy());
+        await Eventually.UntilAsync("the strategy is Pending with its Deployment made", async () =>
+            Deployment() is not null && (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))?["status"]?["phase"]?.GetValue<string>() == "Pending");
+
+        // Through the status subresource, as the Deployment controller writes it: only the watch on Deployments can tell the operator.
+        await h.Kubectl.ApplyAsync(ResourceKind.Deployments, new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject { ["name"] = "signals-eurusd-trend", ["namespace"] = Namespace },
+            ["status"] = new JsonObject { ["readyReplicas"] = 1 },
+        }, CancellationToken.None, "status");
+
+        await Eventually.UntilAsync("phase Running from the Deployment's watch event", async () =>
+            (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))!["status"]!["phase"]!.GetValue<string>() == "Running");
     }
 
     [Fact]

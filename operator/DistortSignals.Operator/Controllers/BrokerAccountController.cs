@@ -23,6 +23,8 @@ public sealed class BrokerAccountController(KubeClient client, IRoleClient roles
 
     public ResourceKind Kind => ResourceKind.BrokerAccounts;
 
+    public ResourceKind? Owns => null;
+
     public async Task<TimeSpan?> ReconcileAsync(JsonObject resource, CancellationToken cancellationToken)
     {
         // The finalizer goes on before any side effect, so nothing we push can outlive the resource.

@@ -27,6 +27,9 @@ public sealed class TradingStrategyController(KubeClient client, IRoleClient rol
 
     public ResourceKind Kind => ResourceKind.TradingStrategies;
 
+    /// <summary>The Deployments: their ready replicas are the strategy's phase.</summary>
+    public ResourceKind? Owns => ResourceKind.Deployments;
+
     public static string ChildName(string strategy) => "signals-" + strategy;
 
     public async Task<TimeSpan?> ReconcileAsync(JsonObject resource, CancellationToken cancellationToken)

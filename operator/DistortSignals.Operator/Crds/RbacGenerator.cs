@@ -27,7 +27,7 @@ public static class RbacGenerator
                 // blockOwnerDeletion on the children needs update on the owner's finalizers subresource.
                 Rule(ResourceKind.TradingGroup, ["tradingstrategies/finalizers", "brokeraccounts/finalizers"], ["update"]),
                 Rule("", ["configmaps"], ["get", "create", "patch"]),
-                Rule("apps", ["deployments"], ["get", "create", "patch"]),
+                Rule("apps", ["deployments"], ["get", "list", "watch", "create", "patch"]),
                 Rule("", ["secrets"], ["get"]),
                 Rule("events.k8s.io", ["events"], ["create", "patch"])),
         },

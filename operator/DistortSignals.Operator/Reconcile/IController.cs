@@ -8,6 +8,9 @@ public interface IController
 {
     ResourceKind Kind { get; }
 
+    /// <summary>The kind of the children it makes and reads status from (their ownerReferences name it), or null; a change of one reconciles its owner at once.</summary>
+    ResourceKind? Owns { get; }
+
     /// <summary>Makes the world match the object; returns when to look again, or null for the next resync.</summary>
     Task<TimeSpan?> ReconcileAsync(JsonObject resource, CancellationToken cancellationToken);
 

@@ -7,7 +7,7 @@ namespace DistortSignals.Operator.Reconcile;
 
 /// <summary>
 /// The pipeline of one leadership term (reference/kubernetes-api.md section 1, "Pipeline"): a watcher per
-/// controller feeds a dedup cache keyed by object (generation, deletionTimestamp and finalizers, so our own
+/// controller (and one on the kind of children it owns, which queues the owner of a child that changed) feeds a dedup cache keyed by object (generation, deletionTimestamp and finalizers, so our own
 /// status writes cause no reconcile), the queue hands keys to workers that re-GET the object and run the
 /// controller, failures are requeued with backoff, and every object is resynced each ResyncPeriod. All of it
 /// stops when the token given to <see cref="RunAsync"/> is cancelled, that is when leadership is lost.
@@ -83,6 +83,26 @@ public sealed class OperatorRuntime(KubeClient client, IReadOnlyList<IController
                     return ValueTask.CompletedTask;
                 },
                 cancellationToken));
+            if (controller.Owns is { } owned)
+            {
+                var children = new ResourceWatcher(client, owned, options.WatchNamespace, options.Watch, logger);
+                tasks.Add(children.RunAsync(
+                    (items, _) =>
+                    {
+                        foreach (var item in items)
+                        {
+                            ReconcileOwner(controller, item);
+                        }
+
+                        return ValueTask.CompletedTask;
+                    },
+                    (e, _) =>
+                    {
+                        ReconcileOwner(controller, e.Object);
+                        return ValueTask.CompletedTask;
+                    },
+                    cancellationToken));
+            }
         }
 
         for (var i = 0; i < options.Workers; i++)
@@ -109,6 +129,15 @@ public sealed class OperatorRuntime(KubeClient client, IReadOnlyList<IController
             if (!seen.TryGetValue(key, out var known) || known != fingerprint)
             {
                 seen[key] = fingerprint;
+                queue.Enqueue(key);
+            }
+        }
+
+        // A child's change (a Deployment's replicas becoming ready, or the child deleted) reconciles its known owner.
+        void ReconcileOwner(IController controller, JsonObject child)
+        {
+            if (Owner(controller.Kind, child) is { } key && seen.ContainsKey(key))
+            {
                 queue.Enqueue(key);
             }
         }
@@ -182,6 +211,17 @@ public sealed class OperatorRuntime(KubeClient client, IReadOnlyList<IController
         kind.Plural,
         item["metadata"]?["namespace"]?.GetValue<string>() ?? "",
         item["metadata"]?["name"]?.GetValue<string>() ?? "");
+
+    /// <summary>The object of <paramref name="kind"/> that controls <paramref name="child"/> (its ownerReference with controller: true), in the child's namespace.</summary>
+    private static ObjectKey? Owner(ResourceKind kind, JsonObject child)
+    {
+        var apiVersion = $"{kind.Group}/{kind.Version}";
+        var owner = (child["metadata"]?["ownerReferences"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(o =>
+            o["controller"]?.GetValue<bool>() == true && o["kind"]?.GetValue<string>() == kind.Kind && o["apiVersion"]?.GetValue<string>() == apiVersion);
+        return owner?["name"]?.GetValue<string>() is { } name
+            ? new ObjectKey(kind.Plural, child["metadata"]?["namespace"]?.GetValue<string>() ?? "", name)
+            : null;
+    }
 
     /// <summary>What makes a change worth a reconcile: the generation, and during deletion the deletion fields (KubeOps PR #1127).</summary>
     private static string Fingerprint(JsonObject item)
