@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using DistortSignals.Platform.Actors;
 
@@ -12,10 +11,18 @@ namespace DistortSignals.Platform.Dapr;
 /// per actor; the local lock also keeps a deactivation from overlapping a call. After a successful call the
 /// state manager writes its changes in one actor state transaction; a call that throws discards them.
 /// </summary>
-public sealed class DaprActorRuntime(DaprClient client, IEnumerable<ActorRegistration> registrations, IServiceProvider services) : IActorInvoker, IActorReminders
+public sealed class DaprActorRuntime : IActorInvoker, IActorReminders
 {
-    private readonly Dictionary<string, ActorRegistration> _registrations = registrations.ToDictionary(r => r.ActorType);
-    private readonly ConcurrentDictionary<(string Type, string Id), Activation> _activations = new();
+    private readonly DaprClient _client;
+    private readonly Dictionary<string, ActorRegistration> _registrations;
+    private readonly ActorActivations _activations;
+
+    public DaprActorRuntime(DaprClient client, IEnumerable<ActorRegistration> registrations, IServiceProvider services)
+    {
+        _client = client;
+        _registrations = registrations.ToDictionary(r => r.ActorType);
+        _activations = new ActorActivations(this, services, (type, id) => new DaprActorStateManager(client, type, id));
+    }
 
     /// <summary>The actor types this app hosts, announced in <c>GET /dapr/config</c>.</summary>
     public IReadOnlyCollection<string> ActorTypes => _registrations.Keys;
@@ -23,13 +30,13 @@ public sealed class DaprActorRuntime(DaprClient client, IEnumerable<ActorRegistr
     public int ActiveActorCount => _activations.Count;
 
     public Task<JsonElement?> InvokeMethodAsync(string actorType, string actorId, string method, JsonElement? argument, CancellationToken cancellationToken) =>
-        client.InvokeActorMethodAsync(actorType, actorId, method, argument, cancellationToken);
+        _client.InvokeActorMethodAsync(actorType, actorId, method, argument, cancellationToken);
 
     public Task RegisterReminderAsync(string actorType, string actorId, string name, JsonElement? data, TimeSpan dueTime, TimeSpan period, CancellationToken cancellationToken) =>
-        client.RegisterActorReminderAsync(actorType, actorId, name, dueTime, period, data, cancellationToken);
+        _client.RegisterActorReminderAsync(actorType, actorId, name, dueTime, period, data, cancellationToken);
 
     public Task UnregisterReminderAsync(string actorType, string actorId, string name, CancellationToken cancellationToken) =>
-        client.UnregisterActorReminderAsync(actorType, actorId, name, cancellationToken);
+        _client.UnregisterActorReminderAsync(actorType, actorId, name, cancellationToken);
 
     /// <summary>A method call from the sidecar (<c>PUT /actors/{type}/{id}/method/{method}</c>).</summary>
     public Task<JsonElement?> OnMethodAsync(string actorType, string actorId, string method, JsonElement? argument, CancellationToken cancellationToken) =>
@@ -44,66 +51,10 @@ public sealed class DaprActorRuntime(DaprClient client, IEnumerable<ActorRegistr
         }, cancellationToken);
 
     /// <summary>The sidecar deactivated the actor (<c>DELETE /actors/{type}/{id}</c>): drop its instance and cached state after the running call.</summary>
-    public async Task DeactivateAsync(string actorType, string actorId)
-    {
-        if (_activations.TryRemove((actorType, actorId), out var activation))
-        {
-            await activation.Turn.WaitAsync();
-            activation.Deactivated = true;
-            activation.Turn.Release();
-        }
-    }
+    public Task DeactivateAsync(string actorType, string actorId) => _activations.DeactivateAsync(actorType, actorId);
 
-    private async Task<T> RunTurnAsync<T>(string actorType, string actorId, Func<Actor, Task<T>> call, CancellationToken cancellationToken)
-    {
-        var registration = _registrations.GetValueOrDefault(actorType) ?? throw new ActorTypeNotHostedException(actorType);
-        while (true)
-        {
-            var activation = _activations.GetOrAdd((actorType, actorId), _ => new Activation(new DaprActorStateManager(client, actorType, actorId)));
-            await activation.Turn.WaitAsync(cancellationToken);
-            try
-            {
-                if (activation.Deactivated)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    if (activation.Instance is null)
-                    {
-                        var actor = registration.Factory(new ActorHost(actorType, actorId, activation.State, this), services);
-                        await actor.OnActivateAsync(cancellationToken);
-                        activation.Instance = actor;
-                    }
-
-                    var result = await call(activation.Instance);
-                    await activation.State.SaveStateAsync(cancellationToken);
-                    return result;
-                }
-                catch
-                {
-                    activation.State.ClearCache();
-                    throw;
-                }
-            }
-            finally
-            {
-                activation.Turn.Release();
-            }
-        }
-    }
-
-    private sealed class Activation(DaprActorStateManager state)
-    {
-        public SemaphoreSlim Turn { get; } = new(1, 1);
-
-        public DaprActorStateManager State { get; } = state;
-
-        public Actor? Instance { get; set; }
-
-        public bool Deactivated { get; set; }
-    }
+    private Task<T> RunTurnAsync<T>(string actorType, string actorId, Func<Actor, Task<T>> call, CancellationToken cancellationToken) =>
+        _activations.RunTurnAsync(_registrations.GetValueOrDefault(actorType) ?? throw new ActorTypeNotHostedException(actorType), actorId, call, cancellationToken);
 }
 
 /// <summary>The sidecar called an actor type this app does not register (answered 404: not found, not retried).</summary>

@@ -28,12 +28,10 @@ public sealed class InProcessActorRuntime : BackgroundService, IActorInvoker, IA
     private const int ReminderBatchSize = 100;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly IStateStore _stateStore;
-    private readonly IServiceProvider _services;
     private readonly InProcessPlatformOptions _options;
     private readonly ILogger<InProcessActorRuntime> _logger;
     private readonly Dictionary<string, ActorRegistration> _registrations;
-    private readonly ConcurrentDictionary<(string Type, string Id), Activation> _activations = new();
+    private readonly ActorActivations _activations;
     private readonly ConcurrentDictionary<Task, bool> _firing = new();
     private readonly AsyncSignal _remindersChanged = new();
 
@@ -46,11 +44,10 @@ public sealed class InProcessActorRuntime : BackgroundService, IActorInvoker, IA
         ILogger<InProcessActorRuntime> logger)
     {
         _dataSource = dataSource;
-        _stateStore = stateStore;
-        _services = services;
         _options = options.Value;
         _logger = logger;
         _registrations = registrations.ToDictionary(r => r.ActorType);
+        _activations = new ActorActivations(this, services, (type, id) => new ActorStateManager(stateStore, type, id));
     }
 
     /// <summary>Actors with an instance in memory (for metrics; idle ones are deactivated).</summary>
@@ -95,7 +92,7 @@ public sealed class InProcessActorRuntime : BackgroundService, IActorInvoker, IA
                 try
                 {
                     var wait = await FireDueRemindersAsync(stoppingToken);
-                    DeactivateIdleActors();
+                    _activations.DeactivateIdle(_options.ActorIdleTimeout);
                     await _remindersChanged.WaitAsync(wait, stoppingToken);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -118,67 +115,8 @@ public sealed class InProcessActorRuntime : BackgroundService, IActorInvoker, IA
     private ActorRegistration Registration(string actorType) =>
         _registrations.GetValueOrDefault(actorType) ?? throw new InvalidOperationException($"actor type {actorType} is not registered");
 
-    private async Task<T> RunTurnAsync<T>(string actorType, string actorId, Func<Actor, Task<T>> call, CancellationToken cancellationToken)
-    {
-        var registration = Registration(actorType);
-        while (true)
-        {
-            var activation = _activations.GetOrAdd((actorType, actorId), _ => new Activation(new ActorStateManager(_stateStore, actorType, actorId)));
-            await activation.Turn.WaitAsync(cancellationToken);
-            try
-            {
-                if (activation.Deactivated)
-                {
-                    // Deactivated while we waited: take a turn on the new activation instead.
-                    continue;
-                }
-
-                try
-                {
-                    if (activation.Instance is null)
-                    {
-                        var actor = registration.Factory(new ActorHost(actorType, actorId, activation.State, this), _services);
-                        await actor.OnActivateAsync(cancellationToken);
-                        activation.Instance = actor;
-                    }
-
-                    var result = await call(activation.Instance);
-                    await activation.State.SaveStateAsync(cancellationToken);
-                    return result;
-                }
-                catch
-                {
-                    activation.State.ClearCache();
-                    throw;
-                }
-            }
-            finally
-            {
-                activation.LastUsed = Environment.TickCount64;
-                activation.Turn.Release();
-            }
-        }
-    }
-
-    private void DeactivateIdleActors()
-    {
-        var idleSince = Environment.TickCount64 - (long)_options.ActorIdleTimeout.TotalMilliseconds;
-        foreach (var (key, activation) in _activations)
-        {
-            if (activation.LastUsed < idleSince && activation.Turn.Wait(0))
-            {
-                try
-                {
-                    activation.Deactivated = true;
-                    _activations.TryRemove(new KeyValuePair<(string, string), Activation>(key, activation));
-                }
-                finally
-                {
-                    activation.Turn.Release();
-                }
-            }
-        }
-    }
+    private Task<T> RunTurnAsync<T>(string actorType, string actorId, Func<Actor, Task<T>> call, CancellationToken cancellationToken) =>
+        _activations.RunTurnAsync(Registration(actorType), actorId, call, cancellationToken);
 
     /// <summary>Claims the due reminders of our actor types and starts firing them; returns how long to wait before looking again.</summary>
     private async Task<TimeSpan> FireDueRemindersAsync(CancellationToken stoppingToken)
@@ -277,18 +215,4 @@ public sealed class InProcessActorRuntime : BackgroundService, IActorInvoker, IA
     }
 
     private sealed record DueReminder(string ActorType, string ActorId, string Name, JsonElement? Data, DateTime DueAt, TimeSpan? Period);
-
-    /// <summary>One actor's activation: its turn lock, instance and state cache.</summary>
-    private sealed class Activation(ActorStateManager state)
-    {
-        public SemaphoreSlim Turn { get; } = new(1, 1);
-
-        public ActorStateManager State { get; } = state;
-
-        public Actor? Instance { get; set; }
-
-        public bool Deactivated { get; set; }
-
-        public long LastUsed { get; set; } = Environment.TickCount64;
-    }
 }
