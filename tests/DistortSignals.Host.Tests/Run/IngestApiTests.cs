@@ -7,8 +7,14 @@ using Npgsql;
 namespace DistortSignals.Host.Tests.Run;
 
 /// <summary>The ingest API through the composed platform: keys and scopes, per-item answers, repeats, late ticks, bars out.</summary>
-public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<RunningPlatform>
+public sealed class IngestApiTests(IngestApiTests.IngestPlatform platform) : IClassFixture<IngestApiTests.IngestPlatform>
 {
+    /// <summary>The platform with Resources/ingest: a symbol of its own for each test that stores ticks.</summary>
+    public sealed class IngestPlatform : RunningPlatform
+    {
+        protected override string ResourcesFolder => Path.Combine(AppContext.BaseDirectory, "Resources", "ingest");
+    }
+
     private static string Tick(string time, double bid, double ask, string symbol = "EURUSD", double volume = 1) =>
         $$"""{"symbol":"{{symbol}}","time":"{{time}}","bid":{{bid}},"ask":{{ask}},"volume":{{volume}}}""";
 
@@ -98,15 +104,15 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
     public async Task A_later_tick_closes_the_bar_and_a_tick_for_the_closed_bar_is_refused_as_late()
     {
         await PostTicksAsync(
-            Tick("2026-02-04T09:00:05Z", 1.2000, 1.2002, volume: 2),
-            Tick("2026-02-04T09:00:20Z", 1.2010, 1.2012, volume: 3),
-            Tick("2026-02-04T09:00:40Z", 1.1990, 1.1992, volume: 4),
-            Tick("2026-02-04T09:00:59Z", 1.2005, 1.2007, volume: 5),
-            Tick("2026-02-04T09:01:00Z", 1.2006, 1.2008, volume: 1));
+            Tick("2026-02-04T09:00:05Z", 1.2000, 1.2002, "AUDUSD", 2),
+            Tick("2026-02-04T09:00:20Z", 1.2010, 1.2012, "AUDUSD", 3),
+            Tick("2026-02-04T09:00:40Z", 1.1990, 1.1992, "AUDUSD", 4),
+            Tick("2026-02-04T09:00:59Z", 1.2005, 1.2007, "AUDUSD", 5),
+            Tick("2026-02-04T09:01:00Z", 1.2006, 1.2008, "AUDUSD", 1));
 
-        var lateResponse = await platform.PostAsync("/api/v1/ticks", "[" + Tick("2026-02-04T09:00:30Z", 1.3, 1.3002) + "]", platform.IngestKey);
+        var lateResponse = await platform.PostAsync("/api/v1/ticks", "[" + Tick("2026-02-04T09:00:30Z", 1.3, 1.3002, "AUDUSD") + "]", platform.IngestKey);
         using var client = platform.Client(platform.ReaderKey);
-        var bars = await Json(await client.GetAsync(new Uri("/api/v1/bars/EURUSD?timeframe=M1&from=2026-02-04T09:00:00Z&to=2026-02-04T09:05:00Z", UriKind.Relative)));
+        var bars = await Json(await client.GetAsync(new Uri("/api/v1/bars/AUDUSD?timeframe=M1&from=2026-02-04T09:00:00Z&to=2026-02-04T09:05:00Z", UriKind.Relative)));
 
         // Bars are built from the bid; the 09:01 tick closed the 09:00 bar.
         var bar = Assert.Single(bars.GetProperty("bars").EnumerateArray());
@@ -132,12 +138,13 @@ public sealed class IngestApiTests(RunningPlatform platform) : IClassFixture<Run
         {
         }
 
-        await PostTicksAsync(Tick("2026-02-05T12:00:10Z", 1.15, 1.1502), Tick("2026-02-05T12:01:10Z", 1.16, 1.1602));
+        await PostTicksAsync(Tick("2026-02-05T12:00:10Z", 1.15, 1.1502, "USDCHF"), Tick("2026-02-05T12:01:10Z", 1.16, 1.1602, "USDCHF"));
 
         while (true)
         {
             var message = await ReceiveAsync(socket, timeout.Token);
             if (message.GetProperty("type").GetString() == "event"
+                && message.GetProperty("event").GetProperty("data").GetProperty("symbol").GetString() == "USDCHF"
                 && message.GetProperty("event").GetProperty("data").GetProperty("openTime").GetString() == "2026-02-05T12:00:00+00:00")
             {
                 Assert.Equal("bars", message.GetProperty("channel").GetString());
