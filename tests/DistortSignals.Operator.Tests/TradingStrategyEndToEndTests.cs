@@ -26,6 +26,15 @@ public sealed class TradingStrategyEndToEndTests : IAsyncLifetime
     private static string Hash(JsonObject? deployment) =>
         deployment!["spec"]!["template"]!["metadata"]!["annotations"]![TradingStrategyController.ConfigHashAnnotation]!.GetValue<string>();
 
+    /// <summary>The Deployment controller's report that the strategy's pod is ready, through the status subresource as it writes it.</summary>
+    private Task<JsonObject> ReportOneReplicaReadyAsync() => h.Kubectl.ApplyAsync(ResourceKind.Deployments, new JsonObject
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = "signals-eurusd-trend", ["namespace"] = Namespace },
+        ["status"] = new JsonObject { ["readyReplicas"] = 1 },
+    }, CancellationToken.None, "status");
+
     [Fact]
     public async Task Create_change_pause_and_delete_are_reconciled()
     {
@@ -54,13 +63,7 @@ public sealed class TradingStrategyEndToEndTests : IAsyncLifetime
 
         Assert.Equal("Pending", (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))!["status"]!["phase"]!.GetValue<string>());
         // The Deployment controller reports the pod ready: the strategy is Running.
-        await h.Kubectl.ApplyAsync(ResourceKind.Deployments, new JsonObject
-        {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "signals-eurusd-trend", ["namespace"] = Namespace },
-            ["status"] = new JsonObject { ["readyReplicas"] = 1 },
-        }, CancellationToken.None, "status");
+        await ReportOneReplicaReadyAsync();
         await Eventually.UntilAsync("phase Running and Ready", async () =>
         {
             var s = await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend");
@@ -92,14 +95,8 @@ public sealed class TradingStrategyEndToEndTests : IAsyncLifetime
         await Eventually.UntilAsync("the strategy is Pending with its Deployment made", async () =>
             Deployment() is not null && (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))?["status"]?["phase"]?.GetValue<string>() == "Pending");
 
-        // Through the status subresource, as the Deployment controller writes it: only the watch on Deployments can tell the operator.
-        await h.Kubectl.ApplyAsync(ResourceKind.Deployments, new JsonObject
-        {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "signals-eurusd-trend", ["namespace"] = Namespace },
-            ["status"] = new JsonObject { ["readyReplicas"] = 1 },
-        }, CancellationToken.None, "status");
+        // Only the watch on Deployments can tell the operator.
+        await ReportOneReplicaReadyAsync();
 
         await Eventually.UntilAsync("phase Running from the Deployment's watch event", async () =>
             (await h.GetAsync(ResourceKind.TradingStrategies, "eurusd-trend"))!["status"]!["phase"]!.GetValue<string>() == "Running");
