@@ -83,6 +83,29 @@ public sealed class RiskModuleTests
     }
 
     [Fact]
+    public async Task A_claim_that_lapsed_without_a_report_keeps_its_order_pending_until_a_heartbeat_shows_no_position_of_it()
+    {
+        await using var host = await StartAsync();
+        await host.ConfigureAsync(Spec());
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-a")));
+        var directive = Assert.Single(await host.DirectivesAsync());
+
+        // The terminal claimed it and went silent past the lease: its order may be at the broker.
+        host.Clock.Now = Start.AddSeconds(40);
+        await host.DeliverAsync(Topics.Directives, CloudEvent.Create($"{directive.Id}-expired", "gateway", Topics.Events.DirectiveUpdated, Account, host.Clock.Now,
+            new DirectiveUpdate(directive.Id, Account, DirectiveState.Expired, "t-1", "the claim lease ended without a report", host.Clock.Now)));
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-b")));
+        host.Clock.Now = Start.AddSeconds(50);
+        await host.DeliverAsync(Topics.Accounts, host.Heartbeat(10_000));
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-c")));
+
+        var decisions = await host.DecisionsAsync();
+        Assert.Equal("duplicate", Assert.Single(decisions, d => d.SignalId == "sig-b").Checks[^1].Name);
+        Assert.Equal(RiskVerdict.Block, Assert.Single(decisions, d => d.SignalId == "sig-b").Verdict);
+        Assert.Equal(RiskVerdict.Allow, Assert.Single(decisions, d => d.SignalId == "sig-c").Verdict);
+    }
+
+    [Fact]
     public async Task A_signal_for_other_accounts_is_ignored()
     {
         await using var host = await StartAsync();

@@ -108,13 +108,33 @@ public static class AccountLedger
         return Remark(marked, profile);
     }
 
-    /// <summary>The terminal's figures replace the computed equity and balance.</summary>
-    public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat) => state with
+    /// <summary>
+    /// A claimed directive whose lease ended without a report: the terminal may have sent its order, and may report it
+    /// late, so it stays pending, marked as lapsed at <paramref name="at"/>, until <see cref="ApplyHeartbeat"/> rules it out.
+    /// </summary>
+    public static AccountRiskState LapseClaim(AccountRiskState state, string directiveId, DateTimeOffset at) =>
+        state.Pending.Any(p => p.DirectiveId == directiveId)
+            ? state with { Pending = [.. state.Pending.Select(p => p.DirectiveId == directiveId ? p with { LapsedAt = at } : p)] }
+            : state;
+
+    /// <summary>
+    /// The terminal's figures replace the computed equity and balance. A heartbeat from a connected terminal, received
+    /// after a claim lapsed, that lists no position with the directive's id in its comment (<c>DS:&lt;id&gt;</c>) says
+    /// the order never filled: the lapsed directive leaves the pending exposure.
+    /// </summary>
+    public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat)
     {
-        HeartbeatEquity = heartbeat.Equity,
-        HeartbeatBalance = heartbeat.Balance,
-        RealizedSinceHeartbeat = 0,
-    };
+        var unfilled = heartbeat.Connected
+            ? state.Pending.Where(p => p.LapsedAt < heartbeat.ReceivedAt && !heartbeat.Positions.Any(t => t.Comment?.Contains(p.DirectiveId, StringComparison.Ordinal) == true)).ToList()
+            : [];
+        return state with
+        {
+            HeartbeatEquity = heartbeat.Equity,
+            HeartbeatBalance = heartbeat.Balance,
+            RealizedSinceHeartbeat = 0,
+            Pending = unfilled.Count == 0 ? state.Pending : [.. state.Pending.Except(unfilled)],
+        };
+    }
 
     private static AccountRiskState WithPrice(AccountRiskState state, string symbol, double price) =>
         state.LastPrices.TryGetValue(symbol, out var known) && known == price

@@ -9,8 +9,13 @@ namespace DistortSignals.Core.Risk;
 /// </summary>
 public sealed record OpenPosition(string Symbol, SignalDirection Direction, double Lots, double EntryPrice, DateTimeOffset OpenedAt, string DirectiveId, bool HalfOpenTrial = false);
 
-/// <summary>A directive sent to the terminal and not yet finished; it counts towards positions and exposure.</summary>
-public sealed record PendingOrder(string DirectiveId, string Symbol, SignalDirection Direction, DirectiveAction Action, double Lots, double Price, bool HalfOpenTrial);
+/// <summary>
+/// A directive sent to the terminal and not yet finished; it counts towards positions and exposure.
+/// <see cref="LapsedAt"/>: a terminal claimed it and its lease ended without a report, so its order may have reached
+/// the broker; it stays pending until its execution is reported or a later heartbeat shows no position of it.
+/// </summary>
+public sealed record PendingOrder(
+    string DirectiveId, string Symbol, SignalDirection Direction, DirectiveAction Action, double Lots, double Price, bool HalfOpenTrial, DateTimeOffset? LapsedAt = null);
 
 /// <summary>A closed trade: its money result in the account currency, for the Kelly statistics and the PDT count.</summary>
 public sealed record ClosedTrade(string Symbol, double Pnl, DateTimeOffset OpenedAt, DateTimeOffset ClosedAt);

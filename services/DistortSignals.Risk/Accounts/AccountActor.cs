@@ -76,9 +76,16 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
                 var update = Read<DirectiveUpdateInput>(argument);
 
                 // A fill, whole or partial, leaves the order pending until its execution.reported books the position:
-                // that event comes on another topic, maybe later, and until then the order still holds its exposure.
-                var unfilled = DirectiveStates.IsFinal(update.Update.State) && update.Update.State is not (DirectiveState.Filled or DirectiveState.PartiallyFilled);
-                return await BookAsync(state, update.EventId, (book, _) => unfilled ? AccountLedger.DropPending(book, update.Update.Id) : book, now, cancellationToken);
+                // that event comes on another topic, maybe later, and until then the order still holds its exposure. So
+                // does a claim that lapsed, whose order the terminal may have sent.
+                Func<AccountRiskState, AccountRiskState> apply = update.Update switch
+                {
+                    { State: DirectiveState.Expired, TerminalId: not null } => book => AccountLedger.LapseClaim(book, update.Update.Id, update.Update.At),
+                    { State: not (DirectiveState.Filled or DirectiveState.PartiallyFilled) and var final } when DirectiveStates.IsFinal(final) =>
+                        book => AccountLedger.DropPending(book, update.Update.Id),
+                    _ => book => book,
+                };
+                return await BookAsync(state, update.EventId, (book, _) => apply(book), now, cancellationToken);
             case Heartbeat:
                 var heartbeat = Read<HeartbeatInput>(argument);
                 state = state with { LastHeartbeat = heartbeat.Heartbeat.ReceivedAt, Connected = heartbeat.Heartbeat.Connected };

@@ -51,6 +51,29 @@ public sealed class AccountLedgerTests
     }
 
     [Fact]
+    public void A_lapsed_claim_stays_pending_until_a_later_heartbeat_from_a_connected_terminal_shows_no_position_of_it()
+    {
+        static AccountHeartbeat Heartbeat(DateTimeOffset at, bool connected, params string[] comments) => new(
+            "acct", "t-1", 10_000, 10_000, 0, 10_000,
+            [.. comments.Select((c, i) => new TerminalPosition(i + 1, "EURUSD", OrderSide.Buy, 0.2, 1.1, null, null, 0, 7, c))], at, at, connected);
+        var pending = AccountLedger.AddPending(State(), new PendingOrder("d-1", "EURUSD", SignalDirection.Buy, DirectiveAction.Open, 0.2, 1.1, false));
+
+        var lapsed = AccountLedger.LapseClaim(pending, "d-1", Now);
+        var earlier = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(-1), connected: true));
+        var disconnected = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(5), connected: false));
+        var holding = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(5), connected: true, "DS:d-1"));
+        var notHolding = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(5), connected: true, "DS:d-0", "manual"));
+        var notLapsed = AccountLedger.ApplyHeartbeat(pending, Heartbeat(Now.AddSeconds(5), connected: true));
+
+        Assert.Equal(Now, Assert.Single(lapsed.Pending).LapsedAt);
+        Assert.Single(earlier.Pending);       // its positions may be from before the order was sent
+        Assert.Single(disconnected.Pending);  // the gateway's last known positions, not the terminal's
+        Assert.Single(holding.Pending);       // filled: its execution report books it
+        Assert.Empty(notHolding.Pending);
+        Assert.Single(notLapsed.Pending);     // a claim still running
+    }
+
+    [Fact]
     public void The_half_open_trial_is_in_flight_from_its_directive_until_its_position_closes()
     {
         var profile = Profile();
