@@ -119,14 +119,18 @@ public static class AccountLedger
 
     /// <summary>
     /// The terminal's figures replace the computed equity and balance. A heartbeat from a connected terminal, received
-    /// after a claim lapsed, that lists no position with the directive's id in its comment (<c>DS:&lt;id&gt;</c>) says
-    /// the order never filled: the lapsed directive leaves the pending exposure.
+    /// after a claim lapsed, that shows the lapsed order never filled drops it from the pending exposure: for an OPEN,
+    /// no position has the directive's id in its comment (<c>DS:&lt;id&gt;</c>); for a CLOSE, the position it was to
+    /// close is still there (or the book holds none in the symbol).
     /// </summary>
     public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat)
     {
-        var unfilled = heartbeat.Connected
-            ? state.Pending.Where(p => p.LapsedAt < heartbeat.ReceivedAt && !heartbeat.Positions.Any(t => t.Comment?.Contains(p.DirectiveId, StringComparison.Ordinal) == true)).ToList()
-            : [];
+        bool Listed(string directiveId) => heartbeat.Positions.Any(t => t.Comment?.Contains(directiveId, StringComparison.Ordinal) == true);
+        bool NeverFilled(PendingOrder order) => order.Action == DirectiveAction.Open
+            ? !Listed(order.DirectiveId)
+            : state.Positions.FirstOrDefault(p => p.Symbol == order.Symbol) is not { } open || Listed(open.DirectiveId);
+
+        var unfilled = heartbeat.Connected ? state.Pending.Where(p => p.LapsedAt < heartbeat.ReceivedAt && NeverFilled(p)).ToList() : [];
         return state with
         {
             HeartbeatEquity = heartbeat.Equity,

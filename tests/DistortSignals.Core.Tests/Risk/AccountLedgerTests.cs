@@ -74,6 +74,20 @@ public sealed class AccountLedgerTests
     }
 
     [Fact]
+    public void A_lapsed_close_is_ruled_out_by_a_heartbeat_that_still_shows_the_position_it_was_to_close()
+    {
+        static AccountHeartbeat Heartbeat(params string[] comments) => new(
+            "acct", "t-1", 10_000, 10_000, 0, 10_000,
+            [.. comments.Select((c, i) => new TerminalPosition(i + 1, "EURUSD", OrderSide.Buy, 0.2, 1.1, null, null, 0, 7, c))], Now.AddSeconds(5), Now.AddSeconds(5), true);
+        var opened = AccountLedger.ApplyExecution(State(), Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1), Profile(), Now);
+        var closing = AccountLedger.LapseClaim(
+            AccountLedger.AddPending(opened, new PendingOrder("d-2", "EURUSD", SignalDirection.Sell, DirectiveAction.Close, 0.2, 1.1, false)), "d-2", Now);
+
+        Assert.Empty(AccountLedger.ApplyHeartbeat(closing, Heartbeat("DS:d-1")).Pending);   // the position is still open: the close never filled
+        Assert.Single(AccountLedger.ApplyHeartbeat(closing, Heartbeat()).Pending);         // gone: the close may have filled, its report books it
+    }
+
+    [Fact]
     public void The_half_open_trial_is_in_flight_from_its_directive_until_its_position_closes()
     {
         var profile = Profile();
