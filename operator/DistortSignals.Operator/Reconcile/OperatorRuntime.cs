@@ -7,8 +7,9 @@ namespace DistortSignals.Operator.Reconcile;
 
 /// <summary>
 /// The pipeline of one leadership term (reference/kubernetes-api.md section 1, "Pipeline"): a watcher per
-/// controller (and one on the kind of children it owns, which queues the owner of a child that changed) feeds a dedup cache keyed by object (generation, deletionTimestamp and finalizers, so our own
-/// status writes cause no reconcile), the queue hands keys to workers that re-GET the object and run the
+/// controller feeds a dedup cache keyed by object (generation, deletionTimestamp and finalizers, so our own
+/// status writes cause no reconcile), and one on the kind of children it owns queues the owner of a child that
+/// changed; the queue hands keys to workers that re-GET the object and run the
 /// controller, failures are requeued with backoff, and every object is resynced each ResyncPeriod. All of it
 /// stops when the token given to <see cref="RunAsync"/> is cancelled, that is when leadership is lost.
 /// </summary>
