@@ -22,8 +22,21 @@ public static class AccountLedger
     public static AccountRiskState AddPending(AccountRiskState state, PendingOrder order) =>
         state with { Pending = [.. state.Pending.Where(p => p.DirectiveId != order.DirectiveId), order] };
 
-    /// <summary>A directive that finished without a fill (cancelled, expired, rejected, failed) leaves the pending exposure.</summary>
-    public static AccountRiskState DropPending(AccountRiskState state, string directiveId) =>
+    /// <summary>
+    /// A directive's state change from the gateway. One that finished without a fill (cancelled, expired, rejected,
+    /// failed) leaves the pending exposure. A fill, whole or partial, leaves it pending until its execution report
+    /// books the position: that comes on another topic, maybe later, and until then the order still holds its
+    /// exposure. So does a claimed directive whose lease ended without a report (<see cref="LapseClaim"/>).
+    /// </summary>
+    public static AccountRiskState ApplyDirectiveUpdate(AccountRiskState state, DirectiveUpdate update) => update switch
+    {
+        { State: DirectiveState.Expired, TerminalId: not null } => LapseClaim(state, update.Id, update.At),
+        { State: DirectiveState.Filled or DirectiveState.PartiallyFilled } => state,
+        { State: var final } when DirectiveStates.IsFinal(final) => DropPending(state, update.Id),
+        _ => state,
+    };
+
+    private static AccountRiskState DropPending(AccountRiskState state, string directiveId) =>
         state.Pending.Any(p => p.DirectiveId == directiveId)
             ? state with { Pending = [.. state.Pending.Where(p => p.DirectiveId != directiveId)] }
             : state;
@@ -112,7 +125,7 @@ public static class AccountLedger
     /// A claimed directive whose lease ended without a report: the terminal may have sent its order, and may report it
     /// late, so it stays pending, marked as lapsed at <paramref name="at"/>, until <see cref="ApplyHeartbeat"/> rules it out.
     /// </summary>
-    public static AccountRiskState LapseClaim(AccountRiskState state, string directiveId, DateTimeOffset at) =>
+    private static AccountRiskState LapseClaim(AccountRiskState state, string directiveId, DateTimeOffset at) =>
         state.Pending.Any(p => p.DirectiveId == directiveId)
             ? state with { Pending = [.. state.Pending.Select(p => p.DirectiveId == directiveId ? p with { LapsedAt = at } : p)] }
             : state;

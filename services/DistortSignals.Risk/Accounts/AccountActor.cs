@@ -74,18 +74,7 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
                 return await BookAsync(state, execution.EventId, (book, profile) => AccountLedger.ApplyExecution(book, execution.Report, profile, now), now, cancellationToken);
             case DirectiveUpdated:
                 var update = Read<DirectiveUpdateInput>(argument);
-
-                // A fill, whole or partial, leaves the order pending until its execution.reported books the position:
-                // that event comes on another topic, maybe later, and until then the order still holds its exposure. So
-                // does a claim that lapsed, whose order the terminal may have sent.
-                Func<AccountRiskState, AccountRiskState> apply = update.Update switch
-                {
-                    { State: DirectiveState.Expired, TerminalId: not null } => book => AccountLedger.LapseClaim(book, update.Update.Id, update.Update.At),
-                    { State: not (DirectiveState.Filled or DirectiveState.PartiallyFilled) and var final } when DirectiveStates.IsFinal(final) =>
-                        book => AccountLedger.DropPending(book, update.Update.Id),
-                    _ => book => book,
-                };
-                return await BookAsync(state, update.EventId, (book, _) => apply(book), now, cancellationToken);
+                return await BookAsync(state, update.EventId, (book, _) => AccountLedger.ApplyDirectiveUpdate(book, update.Update), now, cancellationToken);
             case Heartbeat:
                 var heartbeat = Read<HeartbeatInput>(argument);
                 state = state with { LastHeartbeat = heartbeat.Heartbeat.ReceivedAt, Connected = heartbeat.Heartbeat.Connected };

@@ -13,6 +13,9 @@ public sealed class AccountLedgerTests
         new TradeDirective(id, "acct", "EURUSD", action, side, OrderType.Market, volume, 1.1, null, null, 10, 1, "DS:" + id, Now, Now.AddMinutes(1), "trend", "sig-1"),
         outcome, 1, outcome == ExecutionOutcome.Filled ? volume : 0, price, 10009, null, Now, "t-1");
 
+    /// <summary>The gateway's update when a terminal's claim on <paramref name="id"/> ended at <see cref="RiskFixtures.Now"/> without a report.</summary>
+    private static DirectiveUpdate Lapsed(string id) => new(id, "acct", DirectiveState.Expired, "t-1", "the claim lease ended without a report", Now);
+
     [Fact]
     public void A_losing_round_trip_realises_its_loss_and_counts_it()
     {
@@ -58,7 +61,7 @@ public sealed class AccountLedgerTests
             [.. comments.Select((c, i) => new TerminalPosition(i + 1, "EURUSD", OrderSide.Buy, 0.2, 1.1, null, null, 0, 7, c))], at, at, connected);
         var pending = AccountLedger.AddPending(State(), new PendingOrder("d-1", "EURUSD", SignalDirection.Buy, DirectiveAction.Open, 0.2, 1.1, false));
 
-        var lapsed = AccountLedger.LapseClaim(pending, "d-1", Now);
+        var lapsed = AccountLedger.ApplyDirectiveUpdate(pending, Lapsed("d-1"));
         var earlier = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(-1), connected: true));
         var disconnected = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(5), connected: false));
         var holding = AccountLedger.ApplyHeartbeat(lapsed, Heartbeat(Now.AddSeconds(5), connected: true, "DS:d-1"));
@@ -80,8 +83,8 @@ public sealed class AccountLedgerTests
             "acct", "t-1", 10_000, 10_000, 0, 10_000,
             [.. comments.Select((c, i) => new TerminalPosition(i + 1, "EURUSD", OrderSide.Buy, 0.2, 1.1, null, null, 0, 7, c))], Now.AddSeconds(5), Now.AddSeconds(5), true);
         var opened = AccountLedger.ApplyExecution(State(), Report("d-1", DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1), Profile(), Now);
-        var closing = AccountLedger.LapseClaim(
-            AccountLedger.AddPending(opened, new PendingOrder("d-2", "EURUSD", SignalDirection.Sell, DirectiveAction.Close, 0.2, 1.1, false)), "d-2", Now);
+        var closing = AccountLedger.ApplyDirectiveUpdate(
+            AccountLedger.AddPending(opened, new PendingOrder("d-2", "EURUSD", SignalDirection.Sell, DirectiveAction.Close, 0.2, 1.1, false)), Lapsed("d-2"));
 
         Assert.Empty(AccountLedger.ApplyHeartbeat(closing, Heartbeat("DS:d-1")).Pending);   // the position is still open: the close never filled
         Assert.Single(AccountLedger.ApplyHeartbeat(closing, Heartbeat()).Pending);         // gone: the close may have filled, its report books it
