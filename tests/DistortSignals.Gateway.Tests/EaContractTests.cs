@@ -120,7 +120,10 @@ public sealed class EaContractTests(GatewayFixture fixture) : IClassFixture<Gate
         await Host.CreateAsync(directive);
         using var ea = Host.Ea("alpha");
         await ea.PostAsync($"/ea/v1/directives/{directive.Id}/claim", GatewayTestHost.Json(new ClaimRequest("t1")));
-        var report = new ReportRequest("rep-" + directive.Id, "filled", 123456, 0.1, 1.08512, 10009, "done", DateTimeOffset.UtcNow);
+        // The terminal's clock is an hour behind: its time is kept as the execution's, the gateway's is when it was received.
+        var terminalTime = DateTimeOffset.UtcNow.AddHours(-1);
+        var report = new ReportRequest("rep-" + directive.Id, "filled", 123456, 0.1, 1.08512, 10009, "done", terminalTime);
+        var sent = DateTimeOffset.UtcNow;
 
         var answers = new List<string>();
         for (var i = 0; i < 3; i++)
@@ -136,6 +139,8 @@ public sealed class EaContractTests(GatewayFixture fixture) : IClassFixture<Gate
         var executions = (await Host.OutboxAsync(Topics.Events.ExecutionReported)).Where(e => e.ReadData<ExecutionReported>().Directive.Id == directive.Id).ToList();
         var reported = Assert.Single(executions).ReadData<ExecutionReported>();
         Assert.Equal((ExecutionOutcome.Filled, 0.1, 1.08512, "t1", 123456L), (reported.Outcome, reported.FilledVolume, reported.Price!.Value, reported.TerminalId, reported.Ticket!.Value));
+        Assert.Equal(terminalTime, reported.ExecutedAt);
+        Assert.InRange(reported.ReceivedAt!.Value, sent, DateTimeOffset.UtcNow);
         Assert.Equal(directive, reported.Directive);
         Assert.Single(await Host.OutboxAsync(Topics.Events.DirectiveUpdated), e => e.Id == directive.Id + "-filled");
     }

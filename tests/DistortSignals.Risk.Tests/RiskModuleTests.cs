@@ -106,6 +106,27 @@ public sealed class RiskModuleTests
     }
 
     [Fact]
+    public async Task A_position_the_terminal_no_longer_holds_is_closed_and_its_symbol_trades_again()
+    {
+        await using var host = await StartAsync();
+        await host.ConfigureAsync(Spec());
+        await host.DeliverAsync(Topics.Executions, host.Fill(DirectiveAction.Open, OrderSide.Buy, 0.2, 1.1));
+        await host.DeliverAsync(Topics.Bars, BarClosed(1.095));
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-held")));
+
+        // The stop-loss closed it at the broker; the terminal's next heartbeat lists no position.
+        host.Clock.Now = Start.AddSeconds(30);
+        await host.DeliverAsync(Topics.Accounts, host.Heartbeat(9_900));
+        var state = await host.StateAsync();
+        await host.DeliverAsync(Topics.Signals, SignalGenerated(Signal("sig-after")));
+
+        var decisions = await host.DecisionsAsync();
+        Assert.Equal("duplicate", Assert.Single(decisions, d => d.SignalId == "sig-held").Checks[^1].Name);
+        Assert.Equal((0, 1, 9_900.0), (state.OpenPositions, state.ConsecutiveLosses, state.Equity));   // closed at the 1.095 mark: a loss
+        Assert.Equal(RiskVerdict.Allow, Assert.Single(decisions, d => d.SignalId == "sig-after").Verdict);
+    }
+
+    [Fact]
     public async Task A_signal_for_other_accounts_is_ignored()
     {
         await using var host = await StartAsync();

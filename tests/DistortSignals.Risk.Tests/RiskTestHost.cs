@@ -110,7 +110,7 @@ internal sealed class RiskTestHost : IAsyncDisposable
         var n = Interlocked.Increment(ref _events);
         var directive = new TradeDirective($"dt-{n}", Account, "EURUSD", action, side, OrderType.Market, lots, price, null, null, 10, 1, $"DS:dt-{n}",
             Clock.GetUtcNow(), Clock.GetUtcNow().AddMinutes(1), "trend", $"sig-{n}");
-        var report = new ExecutionReported($"rep-{n}", directive, outcome, n, outcome == ExecutionOutcome.Filled ? lots : 0, price, 10009, null, Clock.GetUtcNow(), "t-1");
+        var report = new ExecutionReported($"rep-{n}", directive, outcome, n, outcome == ExecutionOutcome.Filled ? lots : 0, price, 10009, null, Clock.GetUtcNow(), "t-1", Clock.GetUtcNow());
         return CloudEvent.Create($"rep-{n}", "gateway", Topics.Events.ExecutionReported, Account, Clock.GetUtcNow(), report);
     }
 

@@ -11,7 +11,9 @@ public enum ExecutionOutcome
 
 /// <summary>
 /// An accepted EA report with the directive it executed (payload of <c>execution.reported</c>), so that the
-/// risk role can update positions without reading the gateway's tables.
+/// risk role can update positions without reading the gateway's tables. <see cref="ExecutedAt"/> is the terminal's
+/// time (or the gateway's when it sent none); <see cref="ReceivedAt"/> is the gateway's, on the same clock as a
+/// heartbeat's (null in events published before it was added).
 /// </summary>
 public sealed record ExecutionReported(
     string ReportId,
@@ -23,7 +25,8 @@ public sealed record ExecutionReported(
     int? Retcode,
     string? Message,
     DateTimeOffset ExecutedAt,
-    string TerminalId);
+    string TerminalId,
+    DateTimeOffset? ReceivedAt = null);
 
 /// <summary>An open position as a terminal reports it in a heartbeat.</summary>
 public sealed record TerminalPosition(

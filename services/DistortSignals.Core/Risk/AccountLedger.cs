@@ -74,26 +74,34 @@ public static class AccountLedger
                     Lots = held.Lots + report.FilledVolume,
                     EntryPrice = (held.EntryPrice * held.Lots + price * report.FilledVolume) / (held.Lots + report.FilledVolume),
                     HalfOpenTrial = held.HalfOpenTrial || trial,
+                    LastFillReceivedAt = report.ReceivedAt,
                 }
-                : new OpenPosition(directive.Symbol, direction, report.FilledVolume, price, report.ExecutedAt, directive.Id, trial);
+                : new OpenPosition(directive.Symbol, direction, report.FilledVolume, price, report.ExecutedAt, directive.Id, trial, report.ReceivedAt);
             return Remark(state with { Positions = [.. state.Positions.Where(p => p.Symbol != directive.Symbol), opened] }, profile);
         }
 
-        if (position is null || position.Direction == direction)
-        {
-            return Remark(state, profile);
-        }
+        return position is null || position.Direction == direction
+            ? Remark(state, profile)
+            : BookClose(state, position, instrument, report.FilledVolume, price, report.ExecutedAt, profile, now);
+    }
 
-        var closedLots = Math.Min(position.Lots, report.FilledVolume);
+    /// <summary>
+    /// Books <paramref name="lots"/> of <paramref name="position"/> closed at <paramref name="price"/>: the P&amp;L is
+    /// realised, the rest stays open, and the trade counts as a win or a loss.
+    /// </summary>
+    private static AccountRiskState BookClose(
+        AccountRiskState state, OpenPosition position, InstrumentSpec instrument, double lots, double price, DateTimeOffset closedAt, RiskProfile profile, DateTimeOffset now)
+    {
+        var closedLots = Math.Min(position.Lots, lots);
         var pnl = Pnl(instrument, position.Direction, position.EntryPrice, price, closedLots);
         var remaining = position.Lots - closedLots;
-        var positions = state.Positions.Where(p => p.Symbol != directive.Symbol).ToList();
+        var positions = state.Positions.Where(p => p.Symbol != position.Symbol).ToList();
         if (remaining > instrument.LotStep / 2)
         {
             positions.Add(position with { Lots = remaining });
         }
 
-        var trade = new ClosedTrade(directive.Symbol, pnl, position.OpenedAt, report.ExecutedAt);
+        var trade = new ClosedTrade(position.Symbol, pnl, position.OpenedAt, closedAt);
         state = state with
         {
             Positions = positions,
@@ -134,23 +142,55 @@ public static class AccountLedger
     /// The terminal's figures replace the computed equity and balance. A heartbeat from a connected terminal, received
     /// after a claim lapsed, that shows the lapsed order never filled drops it from the pending exposure: for an OPEN,
     /// no position has the directive's id in its comment (<c>DS:&lt;id&gt;</c>); for a CLOSE, the position it was to
-    /// close is still there (or the book holds none in the symbol).
+    /// close is still there (or the book holds none in the symbol). Then the book is checked against the terminal's
+    /// positions (<see cref="CloseWhatTheTerminalNoLongerHolds"/>).
     /// </summary>
-    public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat)
+    public static AccountRiskState ApplyHeartbeat(AccountRiskState state, AccountHeartbeat heartbeat, RiskProfile profile, DateTimeOffset now)
     {
         bool Listed(string directiveId) => heartbeat.Positions.Any(t => t.Comment?.Contains(directiveId, StringComparison.Ordinal) == true);
         bool NeverFilled(PendingOrder order) => order.Action == DirectiveAction.Open
             ? !Listed(order.DirectiveId)
             : state.Positions.FirstOrDefault(p => p.Symbol == order.Symbol) is not { } open || Listed(open.DirectiveId);
 
-        var unfilled = heartbeat.Connected ? state.Pending.Where(p => p.LapsedAt < heartbeat.ReceivedAt && NeverFilled(p)).ToList() : [];
-        return state with
+        if (heartbeat.Connected)
         {
-            HeartbeatEquity = heartbeat.Equity,
-            HeartbeatBalance = heartbeat.Balance,
-            RealizedSinceHeartbeat = 0,
-            Pending = unfilled.Count == 0 ? state.Pending : [.. state.Pending.Except(unfilled)],
-        };
+            var unfilled = state.Pending.Where(p => p.LapsedAt < heartbeat.ReceivedAt && NeverFilled(p)).ToList();
+            state = CloseWhatTheTerminalNoLongerHolds(unfilled.Count == 0 ? state : state with { Pending = [.. state.Pending.Except(unfilled)] }, heartbeat, profile, now);
+        }
+
+        // After the closes: the terminal's balance and equity already hold their results.
+        return state with { HeartbeatEquity = heartbeat.Equity, HeartbeatBalance = heartbeat.Balance, RealizedSinceHeartbeat = 0 };
+    }
+
+    /// <summary>
+    /// A booked position of which a connected terminal holds fewer lots, in a heartbeat received after the position's
+    /// latest fill was reported, was closed at the broker (a stop-loss, a take-profit, a close by hand): the lots gone
+    /// are booked closed at the symbol's last mark, which is an estimate, since the terminal reports no price for that
+    /// close. It counts as a win or a loss like any close. Every position of the symbol on the same side counts as
+    /// held, whatever its comment, so a position opened by hand can hide a close but never invent one. A symbol with
+    /// an order pending is left to that order's report.
+    /// </summary>
+    private static AccountRiskState CloseWhatTheTerminalNoLongerHolds(AccountRiskState state, AccountHeartbeat heartbeat, RiskProfile profile, DateTimeOffset now)
+    {
+        foreach (var position in state.Positions.ToList())
+        {
+            if ((position.LastFillReceivedAt ?? position.OpenedAt) >= heartbeat.ReceivedAt
+                || state.Pending.Any(p => p.Symbol == position.Symbol)
+                || profile.Instrument(position.Symbol) is not { } instrument)
+            {
+                continue;
+            }
+
+            var side = position.Direction == SignalDirection.Buy ? OrderSide.Buy : OrderSide.Sell;
+            var held = heartbeat.Positions.Where(t => t.Symbol == position.Symbol && t.Side == side).Sum(t => t.Volume);
+            if (position.Lots - held > instrument.LotStep / 2)
+            {
+                var mark = state.LastPrices.GetValueOrDefault(position.Symbol, position.EntryPrice);
+                state = BookClose(state, position, instrument, position.Lots - held, mark, heartbeat.ReceivedAt, profile, now);
+            }
+        }
+
+        return state;
     }
 
     private static AccountRiskState WithPrice(AccountRiskState state, string symbol, double price) =>

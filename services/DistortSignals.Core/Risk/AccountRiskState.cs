@@ -6,8 +6,12 @@ namespace DistortSignals.Core.Risk;
 /// <summary>
 /// An open position as the risk engine books it from fills: one per symbol (duplicates are refused).
 /// <see cref="HalfOpenTrial"/>: opened by the half-open breaker's trial, which stays in flight until it closes.
+/// <see cref="LastFillReceivedAt"/>: when the gateway received the report of its latest fill (null in state booked
+/// before that was kept); a terminal's heartbeat received earlier may not show that fill yet.
 /// </summary>
-public sealed record OpenPosition(string Symbol, SignalDirection Direction, double Lots, double EntryPrice, DateTimeOffset OpenedAt, string DirectiveId, bool HalfOpenTrial = false);
+public sealed record OpenPosition(
+    string Symbol, SignalDirection Direction, double Lots, double EntryPrice, DateTimeOffset OpenedAt, string DirectiveId, bool HalfOpenTrial = false,
+    DateTimeOffset? LastFillReceivedAt = null);
 
 /// <summary>
 /// A directive sent to the terminal and not yet finished; it counts towards positions and exposure.

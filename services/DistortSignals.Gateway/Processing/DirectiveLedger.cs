@@ -150,7 +150,7 @@ internal sealed class DirectiveLedger(
                 await DirectiveStore.SetStateAsync(transaction, id, state, now, request.Message, report: request, cancellationToken: cancellationToken);
                 await PublishUpdatesAsync(transaction, [new DirectiveUpdate(id, account, state, stored.TerminalId, request.Message, now)], cancellationToken);
                 var reported = new ExecutionReported(request.ReportId!, stored.Directive, outcome, request.Ticket, request.FilledVolume ?? 0, request.Price,
-                    request.Retcode, request.Message, request.ExecutedAt ?? now, stored.TerminalId!);
+                    request.Retcode, request.Message, request.ExecutedAt ?? now, stored.TerminalId!, now);
                 var reportEvent = CloudEvent.Create($"{id}-report-{request.ReportId}", DirectiveStore.Schema, Topics.Events.ExecutionReported, account, now, reported);
                 await outbox.AddAsync(transaction, DirectiveStore.Schema, Topics.Executions, reportEvent, cancellationToken);
                 await DirectiveStore.InsertReportAsync(transaction, account, request, answer, cancellationToken);

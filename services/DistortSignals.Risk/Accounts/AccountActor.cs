@@ -78,7 +78,7 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
             case Heartbeat:
                 var heartbeat = Read<HeartbeatInput>(argument);
                 state = state with { LastHeartbeat = heartbeat.Heartbeat.ReceivedAt, Connected = heartbeat.Heartbeat.Connected };
-                return await BookAsync(state, heartbeat.EventId, (book, _) => AccountLedger.ApplyHeartbeat(book, heartbeat.Heartbeat), now, cancellationToken);
+                return await BookAsync(state, heartbeat.EventId, (book, profile) => AccountLedger.ApplyHeartbeat(book, heartbeat.Heartbeat, profile, now), now, cancellationToken);
             case Price:
                 var price = Read<PriceInput>(argument);
                 return await BookAsync(state, price.EventId, (book, profile) => AccountLedger.ApplyPrice(book, price.Symbol, price.Price, price.ClosedAt, profile), now, cancellationToken);

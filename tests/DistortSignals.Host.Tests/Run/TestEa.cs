@@ -7,11 +7,14 @@ namespace DistortSignals.Host.Tests.Run;
 
 /// <summary>
 /// The test acting as an account's MT5 EA over the EA API (/ea/v1, docs/gateway.md): it polls, claims and reports
-/// at prices it chooses, and heartbeats the figures it is told. Every answer other than the contract's is a failure.
+/// at prices it chooses, keeps the positions its fills open as a terminal would, and heartbeats them with the figures
+/// it is told. Every answer other than the contract's is a failure.
 /// </summary>
 internal sealed class TestEa(RunningPlatform platform, string key, string terminalId) : IDisposable
 {
     private readonly HttpClient _client = platform.Client(key);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly List<Position> _positions = [];
     private long _ticket = 1000;
 
     /// <summary>The account's pending, unexpired directives, oldest first.</summary>
@@ -23,15 +26,26 @@ internal sealed class TestEa(RunningPlatform platform, string key, string termin
     {
         var id = directive.GetProperty("id").GetString()!;
         await SendAsync(HttpMethod.Post, $"/ea/v1/directives/{id}/claim", $$"""{"terminalId":"{{terminalId}}"}""");
+        var (symbol, side, volume) = (directive.GetProperty("symbol").GetString()!, directive.GetProperty("side").GetString()!, directive.GetProperty("volume").GetDouble());
         var report = string.Create(CultureInfo.InvariantCulture,
-            $$"""{"reportId":"{{terminalId}}-{{id}}","outcome":"filled","ticket":{{++_ticket}},"filledVolume":{{directive.GetProperty("volume").GetDouble()}},"price":{{price}},"retcode":10009,"message":"done","executedAt":"{{DateTimeOffset.UtcNow:O}}"}""");
+            $$"""{"reportId":"{{terminalId}}-{{id}}","outcome":"filled","ticket":{{++_ticket}},"filledVolume":{{volume}},"price":{{price}},"retcode":10009,"message":"done","executedAt":"{{DateTimeOffset.UtcNow:O}}"}""");
+        if (directive.GetProperty("action").GetString() == "OPEN")
+        {
+            _positions.Add(new Position(_ticket, symbol, side.ToLowerInvariant(), volume, price, 0, directive.GetProperty("magic").GetInt64(), directive.GetProperty("comment").GetString()!));
+        }
+        else
+        {
+            // A close takes the symbol's positions of the other side, as the EA does.
+            _positions.RemoveAll(p => p.Symbol == symbol && p.Side != side.ToLowerInvariant());
+        }
+
         return (await SendAsync(HttpMethod.Post, $"/ea/v1/directives/{id}/report", report)).GetProperty("state").GetString()!;
     }
 
-    /// <summary>Sends the terminal's figures (no open positions listed); answers what the gateway says about trading.</summary>
+    /// <summary>Sends the terminal's figures and the positions its fills opened; answers what the gateway says about trading.</summary>
     public Task<JsonElement> HeartbeatAsync(double equity, double balance) =>
-        SendAsync(HttpMethod.Post, "/ea/v1/heartbeat", string.Create(CultureInfo.InvariantCulture,
-            $$"""{"terminalId":"{{terminalId}}","equity":{{equity}},"balance":{{balance}},"margin":0,"freeMargin":{{equity}},"positions":[],"serverTime":"{{DateTimeOffset.UtcNow:O}}"}"""));
+        SendAsync(HttpMethod.Post, "/ea/v1/heartbeat", JsonSerializer.Serialize(
+            new { terminalId, equity, balance, margin = 0, freeMargin = equity, positions = _positions, serverTime = DateTimeOffset.UtcNow }, Json));
 
     public void Dispose() => _client.Dispose();
 
@@ -48,4 +62,7 @@ internal sealed class TestEa(RunningPlatform platform, string key, string termin
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path} answered {(int)response.StatusCode}: {text}");
         return JsonDocument.Parse(text).RootElement.Clone();
     }
+
+    /// <summary>An open position as the EA lists it in a heartbeat.</summary>
+    private sealed record Position(long Ticket, string Symbol, string Side, double Volume, double OpenPrice, double Profit, long Magic, string Comment);
 }
