@@ -29,7 +29,8 @@ internal sealed partial class GatewayEvents(DirectiveLedger ledger, ILogger<Gate
     [
         new(Consumer, DirectiveStore.Schema, Topics.Directives, HandleDirectiveAsync),
         new(Consumer, DirectiveStore.Schema, Topics.Accounts, HandleAccountAsync),
-        new(Consumer, DirectiveStore.Schema, Topics.Bars, HandleBarAsync),
+        // The paper terminal's prices wait behind the directives and halts of a burst.
+        new(Consumer, DirectiveStore.Schema, Topics.Bars, HandleBarAsync, Background: true),
     ];
 
     public async Task<DeliveryOutcome> HandleDirectiveAsync(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken)

@@ -25,6 +25,12 @@ namespace DistortSignals.Platform.InProcess;
 /// transaction advisory lock (see <see cref="ClaimRunAsync"/>), so dispatchers of several replicas may run together.
 /// </para>
 /// <para>
+/// A <see cref="EventSubscription.Background"/> subscription's runs start when no other subscription's run of this
+/// dispatcher is in flight, or once its oldest due head has waited <see cref="InProcessPlatformOptions.BackgroundMaxWait"/>:
+/// a burst's work that someone waits for (a bar's signal, its push to the clients) has the cores first, and what only
+/// keeps books follows. Under a load that keeps the others busy it runs beside them as any subscription does.
+/// </para>
+/// <para>
 /// A run is tried first at once: its claim records every event it takes as handled, in the same statement, and the
 /// handlers run one after another with no savepoint between them, which saves a round trip per delivery. That pass
 /// commits only when every delivery succeeded (or, when stopping, those handled so far). A failure rolls the whole pass back, and the run is done again one
@@ -154,8 +160,8 @@ public sealed class DeliveryDispatcher(
     }
 
     /// <summary>
-    /// Starts runs for the subjects with a due head, up to the parallelism per consumer; returns how long to wait
-    /// before looking again. A consumer's due subjects of one topic are dealt over its free runs, so that a burst
+    /// Starts runs for the subjects with a due head, up to the parallelism per consumer (a background subscription's
+    /// held back while others run); returns how long to wait before looking again. A consumer's due subjects of one topic are dealt over its free runs, so that a burst
     /// over many subjects (a bar of every symbol closing at the same minute) costs a few transactions, not one each.
     /// </summary>
     private async Task<TimeSpan> StartDueDeliveriesAsync(
@@ -186,12 +192,13 @@ public sealed class DeliveryDispatcher(
                     SELECT consumer, topic, subject, seq, next_attempt_at FROM platform.deliveries d
                     WHERE (d.consumer, d.topic, d.subject) > (h.consumer, h.topic, h.subject)
                     ORDER BY d.consumer, d.topic, d.subject, d.seq LIMIT 1) next)
-            SELECT consumer, topic, subject, greatest(next_attempt_at - clock_timestamp(), interval '0') FROM heads
+            SELECT consumer, topic, subject, next_attempt_at - clock_timestamp() FROM heads
             WHERE consumer = ANY(@consumers)
             ORDER BY seq
             """);
         command.Parameters.AddWithValue("consumers", subscriptions.Keys.Select(k => k.Consumer).Distinct().ToArray());
-        var due = new Dictionary<EventSubscription, List<string>>();
+        // Per subscription, its due subjects, oldest head first, and how long that head has been due.
+        var due = new Dictionary<EventSubscription, (List<string> Subjects, TimeSpan Waited)>();
         await using (var reader = await command.ExecuteReaderAsync(stoppingToken))
         {
             while (await reader.ReadAsync(stoppingToken))
@@ -208,17 +215,27 @@ public sealed class DeliveryDispatcher(
                     continue;
                 }
 
-                if (!due.TryGetValue(subscription, out var subjects))
+                if (!due.TryGetValue(subscription, out var heads))
                 {
-                    due[subscription] = subjects = [];
+                    due[subscription] = heads = ([], -dueIn);
                 }
 
-                subjects.Add(subject);
+                heads.Subjects.Add(subject);
             }
         }
 
-        foreach (var (subscription, subjects) in due)
+        // The others first, so that the runs they start here hold back the background subscriptions' runs.
+        foreach (var (subscription, (subjects, waited)) in due.OrderBy(d => d.Key.Background))
         {
+            if (subscription.Background && waited < _options.BackgroundMaxWait
+                && inFlight.Any(f => !f.Value.IsCompleted && subscriptions.TryGetValue((f.Key.Consumer, f.Key.Topic), out var other) && !other.Background))
+            {
+                // A finished run wakes the dispatcher; this wait only bounds how long the head is held back.
+                var left = _options.BackgroundMaxWait - waited;
+                wait = left < wait ? left : wait;
+                continue;
+            }
+
             var running = inFlight.Where(f => f.Key.Consumer == subscription.Consumer).Select(f => f.Value).Distinct().Count();
             var runs = Math.Min(_options.DeliveryParallelism - running, subjects.Count);
             for (var r = 0; r < runs; r++)

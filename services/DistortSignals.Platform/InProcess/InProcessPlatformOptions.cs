@@ -30,6 +30,13 @@ public sealed class InProcessPlatformOptions
     public int DeliveryParallelism { get; set; } = 4;
 
     /// <summary>
+    /// How long a due delivery of a <see cref="Messaging.EventSubscription.Background"/> subscription waits for the
+    /// other subscriptions' runs to finish before its runs start beside them, so that under a constant load it is
+    /// delayed, never starved.
+    /// </summary>
+    public TimeSpan BackgroundMaxWait { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// Deliveries handled in one run's transaction. Each takes a savepoint, and
     /// PostgreSQL caches 64 subtransactions per transaction before every snapshot in the cluster has to
     /// look them up in pg_subtrans, so the default stays below that.

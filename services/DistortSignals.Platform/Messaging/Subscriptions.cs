@@ -28,8 +28,13 @@ public delegate Task<DeliveryOutcome> EventHandler(CloudEvent cloudEvent, Npgsql
 /// consumer; replicas of a role share it), <see cref="Schema"/> is the module's schema where its dedupe
 /// records live. In Dapr mode the subscriptions of a topic become one entry of <c>/dapr/subscribe</c> with route
 /// <c>/dapr/events/{Topic}</c> and the dead-letter topic (Dapr takes one subscription per topic and app).
+/// <see cref="Background"/>: the handler's work may wait behind the other subscriptions' (bookkeeping such as marking
+/// prices, which no one waits for). The in-process platform then starts its runs when no other subscription's run
+/// is in flight, or once its oldest due delivery has waited <see cref="InProcess.InProcessPlatformOptions.BackgroundMaxWait"/>;
+/// on one machine's cores, that leaves a burst's CPU to the work someone waits for. The delivery semantics are the
+/// same; Dapr delivers it like any other.
 /// </summary>
-public sealed record EventSubscription(string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null);
+public sealed record EventSubscription(string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null, bool Background = false);
 
 /// <summary>Where modules declare their subscriptions at start-up; the platform delivers to them.</summary>
 public interface ISubscriptionRegistry

@@ -34,7 +34,8 @@ internal sealed partial class RiskEvents(IActorInvoker actors, ILogger<RiskEvent
         new(Consumer, RiskStore.Schema, Topics.Executions, HandleAsync),
         new(Consumer, RiskStore.Schema, Topics.Directives, HandleAsync),
         new(Consumer, RiskStore.Schema, Topics.Accounts, HandleAsync),
-        new(Consumer, RiskStore.Schema, Topics.Bars, HandleAsync),
+        // Marking positions to a close waits behind the signals, decisions and fills of a burst.
+        new(Consumer, RiskStore.Schema, Topics.Bars, HandleAsync, Background: true),
     ];
 
     public async Task<DeliveryOutcome> HandleAsync(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken)

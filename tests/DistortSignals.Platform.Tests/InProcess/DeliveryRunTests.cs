@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
@@ -14,6 +15,7 @@ public sealed class DeliveryRunTests
     private const string Schema = "orders";
     private const string Topic = "fills";
     private const string Consumer = "ledger";
+    private const string BackgroundConsumer = "marker";
 
     private static readonly Migration[] OrdersMigrations =
     [
@@ -212,12 +214,7 @@ public sealed class DeliveryRunTests
             services.AddSingleton(new EventSubscription("mailer", Schema, Topic, Record("mailer")));
         });
 
-        await using (var connection = await platform.DataSource.OpenConnectionAsync())
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            await platform.Get<IOutbox>().AddRangeAsync(transaction, Schema, Topic, fills, CancellationToken.None);
-            await transaction.CommitAsync();
-        }
+        await AddToOutboxAsync(platform, fills);
 
         await Eventually.UntilAsync("both consumers handled every fill", () => order.Values.Sum(q => q.Count) == 2 * fills.Count);
         foreach (var ((_, subject), handled) in order)
@@ -290,6 +287,85 @@ public sealed class DeliveryRunTests
         Assert.Equal(2, byDispatcher.Count);
     }
 
+    [Fact]
+    public async Task A_background_subscription_waits_for_the_other_runs_to_finish()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ledgerHandled = 0;
+        var ledgerHandledWhenMarked = new ConcurrentQueue<int>();
+        var fills = Enumerable.Range(1, 6).Select(n => Fill($"fill-{n}", $"acct-{n}")).ToList();
+        await using var platform = await StartAsync(
+            null,
+            async (e, t, c) =>
+            {
+                if (e.Id == "fill-1")
+                {
+                    entered.TrySetResult();
+                    await release.Task;
+                }
+
+                Interlocked.Increment(ref ledgerHandled);
+                return DeliveryOutcome.Success;
+            },
+            o => o.BackgroundMaxWait = TimeSpan.FromMinutes(10),
+            background: (e, t, c) =>
+            {
+                ledgerHandledWhenMarked.Enqueue(Volatile.Read(ref ledgerHandled));
+                return RecordEffect(e, t, c);
+            });
+
+        await AddToOutboxAsync(platform, fills);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // What must not happen cannot be awaited: a run started beside the held one would reach its handler well within this.
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var markedWhileHeld = (await ReadEffectsAsync(platform)).Count;
+        release.SetResult();
+
+        await Eventually.UntilAsync("the background consumer handled every fill", async () => (await ReadEffectsAsync(platform)).Count == fills.Count);
+        Assert.Equal(0, markedWhileHeld);
+        Assert.All(ledgerHandledWhenMarked, handled => Assert.Equal(fills.Count, handled));
+    }
+
+    [Fact]
+    public async Task A_background_subscription_held_back_past_its_maximum_wait_runs_beside_the_others()
+    {
+        var marked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var markedBeside = new ConcurrentQueue<bool>();
+        await using var platform = await StartAsync(
+            null,
+            async (e, t, c) =>
+            {
+                // Held until the background consumer has run (or for far longer than its maximum wait).
+                markedBeside.Enqueue(await Task.WhenAny(marked.Task, Task.Delay(TimeSpan.FromSeconds(30), c)) == marked.Task);
+                return DeliveryOutcome.Success;
+            },
+            o => o.BackgroundMaxWait = TimeSpan.FromMilliseconds(300),
+            background: (e, t, c) =>
+            {
+                marked.TrySetResult();
+                return Task.FromResult(DeliveryOutcome.Success);
+            });
+        var clock = Stopwatch.StartNew();
+
+        await AddToOutboxAsync(platform, [Fill("fill-1", "acct-1")]);
+        await marked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var waited = clock.Elapsed;
+
+        await Eventually.UntilAsync("both consumers handled the fill", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        Assert.Equal([true], markedBeside);
+        Assert.True(waited >= TimeSpan.FromMilliseconds(300), $"the background consumer ran after {waited.TotalMilliseconds} ms");
+    }
+
+    /// <summary>Adds <paramref name="events"/> to the outbox in one transaction, which queues them for every consumer at once.</summary>
+    private static async Task AddToOutboxAsync(TestPlatform platform, IReadOnlyList<CloudEvent> events)
+    {
+        await using var connection = await platform.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await platform.Get<IOutbox>().AddRangeAsync(transaction, Schema, Topic, events, CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+
     /// <summary>Creates a database and queues <paramref name="events"/> for the consumer without running any dispatcher; returns its connection string.</summary>
     private static async Task<string> QueueAsync(IEnumerable<CloudEvent> events)
     {
@@ -303,13 +379,18 @@ public sealed class DeliveryRunTests
         return platform.ConnectionString;
     }
 
+    /// <summary>The platform with <paramref name="handler"/> as the consumer's, and <paramref name="background"/> as a background consumer's when given.</summary>
     private static Task<TestPlatform> StartAsync(
-        string? connectionString, Messaging.EventHandler handler, Action<InProcessPlatformOptions>? options = null, bool start = true) =>
+        string? connectionString, Messaging.EventHandler handler, Action<InProcessPlatformOptions>? options = null, bool start = true, Messaging.EventHandler? background = null) =>
         TestPlatform.StartAsync(
             services =>
             {
                 services.AddSchemaMigrations(Schema, OrdersMigrations);
                 services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, handler));
+                if (background is not null)
+                {
+                    services.AddSingleton(new EventSubscription(BackgroundConsumer, Schema, Topic, background, Background: true));
+                }
             },
             options,
             connectionString,
