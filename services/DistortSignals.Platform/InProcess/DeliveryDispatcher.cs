@@ -161,8 +161,9 @@ public sealed class DeliveryDispatcher(
 
     /// <summary>
     /// Starts runs for the subjects with a due head, up to the parallelism per consumer (a background subscription's
-    /// held back while others run); returns how long to wait before looking again. A consumer's due subjects of one topic are dealt over its free runs, so that a burst
-    /// over many subjects (a bar of every symbol closing at the same minute) costs a few transactions, not one each.
+    /// held back while others run); returns how long to wait before looking again. A consumer's due subjects of one
+    /// topic are dealt over its free runs, so that a burst over many subjects (a bar of every symbol closing at the
+    /// same minute) costs a few transactions, not one each.
     /// </summary>
     private async Task<TimeSpan> StartDueDeliveriesAsync(
         Dictionary<(string Consumer, string Topic, string Subject), Task> inFlight, CancellationToken stoppingToken)
