@@ -60,11 +60,15 @@ public sealed class HubModule : IModule
         return new HubEndpoints(webSocket, dashboard);
     }
 
-    /// <summary>The hub's subscription to one topic: every event goes to the hub under the topic's channel.</summary>
+    /// <summary>
+    /// The hub's subscription to one topic: every event goes to the hub under the topic's channel. The hub keeps
+    /// events in memory only, so on the in-process platform it takes them at their commit (<c>OnCommit</c>), one
+    /// dispatcher run sooner, and its queued deliveries, which then only bring what that missed, wait in the background.
+    /// </summary>
     public static EventSubscription Subscription(string topic, EventHub hub) =>
         new(ConsumerName, ConsumerName, topic, (cloudEvent, _, _) =>
         {
             hub.Publish(topic, cloudEvent);
             return Task.FromResult(DeliveryOutcome.Success);
-        });
+        }, Background: true, OnCommit: cloudEvent => hub.Publish(topic, cloudEvent));
 }

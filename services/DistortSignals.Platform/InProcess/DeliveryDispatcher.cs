@@ -46,6 +46,14 @@ namespace DistortSignals.Platform.InProcess;
 /// that statement then fails with <see cref="PostgresErrorCodes.InFailedSqlTransaction"/>, and the failure is
 /// charged to the last delivery handled, whose savepoint is still there to roll back to (see <see cref="FailLastHandledAsync"/>).
 /// </para>
+/// <para>
+/// An <see cref="EventSubscription.OnCommit"/> subscription is given each event from the commit's notification on
+/// <see cref="InProcessOutbox.EventsChannel"/>, on the listener's thread, as soon as the publishing transaction
+/// commits and in commit order; its queued delivery, which follows as for any subscription, is then acknowledged
+/// without the handler (see <see cref="OnCommitHandovers"/>). The handler takes what the notification did not bring:
+/// an event too large to notify, one committed while the listener was reconnecting or before this process started,
+/// one written by <see cref="OutboxRelay"/>.
+/// </para>
 /// </summary>
 public sealed class DeliveryDispatcher(
     NpgsqlDataSource dataSource,
@@ -56,8 +64,15 @@ public sealed class DeliveryDispatcher(
     /// <summary>The transaction-local setting through which a claim's lock statement tells its read statement which subjects it locked.</summary>
     private const string ClaimedSetting = "distortsignals.claimed_subjects";
 
+    /// <summary>
+    /// How many events given to an <see cref="EventSubscription.OnCommit"/> subscription by one path are remembered
+    /// until the other comes: far more than the deliveries a background subscription leaves queued in a burst.
+    /// </summary>
+    private const int OnCommitMemory = 100_000;
+
     private readonly InProcessPlatformOptions _options = options.Value;
     private readonly AsyncSignal _wake = new();
+    private readonly OnCommitHandovers _handedOver = new(OnCommitMemory);
 
     /// <summary>
     /// Cancels the handlers themselves. Stopping only stops new runs: the handler in flight of each run finishes
@@ -122,12 +137,92 @@ public sealed class DeliveryDispatcher(
             DispatchAsync(stoppingToken),
             PostgresNotifications.ListenAsync(
                 dataSource,
-                [InProcessOutbox.DeliveriesChannel],
-                _ => Wake(),
+                [InProcessOutbox.DeliveriesChannel, InProcessOutbox.EventsChannel],
+                Notified,
                 listening: Wake,
                 failed: error => logger.LogWarning(error, "Listening for new deliveries failed; polling until it reconnects"),
                 _options.PollInterval,
                 stoppingToken));
+
+    private void Notified(NpgsqlNotificationEventArgs notification)
+    {
+        if (notification.Channel == InProcessOutbox.EventsChannel)
+        {
+            HandOver(notification.Payload);
+        }
+        else
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>Gives a committed event to the <see cref="EventSubscription.OnCommit"/> subscriptions of its topic that do not have it yet.</summary>
+    private void HandOver(string payload)
+    {
+        CloudEvent cloudEvent;
+        try
+        {
+            cloudEvent = JsonSerializer.Deserialize<CloudEvent>(payload, PlatformJson.Options)!;
+        }
+        catch (JsonException malformed)
+        {
+            // Its queued delivery dead-letters it with the reason.
+            logger.LogWarning(malformed, "A committed event could not be read from its notification; its queued delivery takes it");
+            return;
+        }
+
+        foreach (var subscription in registry.Subscriptions)
+        {
+            if (subscription.OnCommit is not { } onCommit || subscription.Topic != cloudEvent.Topic
+                || !_handedOver.FirstComing(subscription.Consumer, subscription.Topic, cloudEvent.Id))
+            {
+                continue;
+            }
+
+            try
+            {
+                onCommit(cloudEvent);
+            }
+            catch (Exception error)
+            {
+                _handedOver.Forget(subscription.Consumer, subscription.Topic, cloudEvent.Id);
+                logger.LogWarning(error, "{Consumer} could not take event {EventId} on {Topic} at its commit; its queued delivery takes it",
+                    subscription.Consumer, cloudEvent.Id, subscription.Topic);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a delivery's handler, unless the subscription's <see cref="EventSubscription.OnCommit"/> had the event
+    /// already. When it runs for such a subscription, it is recorded, so that a notification coming after it gives
+    /// nothing, unless it fails: the event then comes again by whichever path comes next.
+    /// </summary>
+    private async Task<DeliveryOutcome> HandleAsync(EventSubscription subscription, CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (subscription.OnCommit is null)
+        {
+            return await subscription.Handler(cloudEvent, transaction, cancellationToken);
+        }
+
+        if (!_handedOver.FirstComing(subscription.Consumer, subscription.Topic, cloudEvent.Id))
+        {
+            return DeliveryOutcome.Success;
+        }
+
+        var outcome = DeliveryOutcome.Retry;
+        try
+        {
+            outcome = await subscription.Handler(cloudEvent, transaction, cancellationToken);
+            return outcome;
+        }
+        finally
+        {
+            if (outcome != DeliveryOutcome.Success)
+            {
+                _handedOver.Forget(subscription.Consumer, subscription.Topic, cloudEvent.Id);
+            }
+        }
+    }
 
     private async Task DispatchAsync(CancellationToken stoppingToken)
     {
@@ -319,7 +414,7 @@ public sealed class DeliveryDispatcher(
             try
             {
                 var cloudEvent = JsonSerializer.Deserialize<CloudEvent>(delivery.Payload, PlatformJson.Options)!;
-                outcome = delivery.RecordedNow ? await subscription.Handler(cloudEvent, transaction, _abort.Token) : DeliveryOutcome.Success;
+                outcome = delivery.RecordedNow ? await HandleAsync(subscription, cloudEvent, transaction, _abort.Token) : DeliveryOutcome.Success;
             }
             catch (OperationCanceledException) when (_abort.IsCancellationRequested)
             {
@@ -580,7 +675,7 @@ public sealed class DeliveryDispatcher(
         {
             var isNew = await RecordHandledAsync(transaction, subscription, cloudEvent, savepoint, cancellationToken);
             recorded = true;
-            outcome = isNew ? await subscription.Handler(cloudEvent, transaction, cancellationToken) : DeliveryOutcome.Success;
+            outcome = isNew ? await HandleAsync(subscription, cloudEvent, transaction, cancellationToken) : DeliveryOutcome.Success;
             if (outcome == DeliveryOutcome.Success)
             {
                 return cloudEvent;

@@ -3,7 +3,6 @@ using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace DistortSignals.Platform.InProcess;
 
@@ -23,6 +22,15 @@ public sealed class InProcessOutbox(IServiceProvider services) : IOutbox
     /// <summary>The LISTEN/NOTIFY channel on which the dispatchers are told of new deliveries; delivered on commit.</summary>
     public const string DeliveriesChannel = "platform_deliveries";
 
+    /// <summary>
+    /// The LISTEN/NOTIFY channel that carries each new event of a topic with an <see cref="EventSubscription.OnCommit"/>
+    /// subscription, as its CloudEvent JSON; delivered on commit, in commit order.
+    /// </summary>
+    public const string EventsChannel = "platform_events";
+
+    /// <summary>PostgreSQL's limit: a notification's payload must be shorter than this many bytes. A larger event is only queued.</summary>
+    public const int MaxNotifiedBytes = 8000;
+
     public async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
     {
         PostgresIdentifier.Require(schema, nameof(schema));
@@ -31,30 +39,37 @@ public sealed class InProcessOutbox(IServiceProvider services) : IOutbox
             return;
         }
 
-        // One statement: the rows that are new (a repeated id adds nothing), in the given order, and a delivery
-        // of each to every consumer of the topic, ordered the same way so that seq follows it.
+        // One statement: the rows that are new (a repeated id adds nothing), in the given order, a delivery of each
+        // to every consumer of the topic, ordered the same way so that seq follows it, and, when a subscription wants
+        // them at the commit, a notification of each.
+        var subscriptions = _subscriptions.Value.Subscriptions.Where(s => s.Topic == topic).ToList();
         await using var command = new NpgsqlCommand($"""
-            WITH added AS (
+            WITH events AS (
+                SELECT * FROM unnest(@ids, @subjects, @types, @payloads) WITH ORDINALITY AS e(id, subject, type, payload, n)),
+            added AS (
                 INSERT INTO {schema}.outbox (id, topic, subject, type, payload, sent_at)
-                SELECT e.id, @topic, e.subject, e.type, e.payload, now()
-                FROM unnest(@ids, @subjects, @types, @payloads) WITH ORDINALITY AS e(id, subject, type, payload, n)
+                SELECT e.id, @topic, e.subject, e.type, e.payload::jsonb, now() FROM events e
                 ORDER BY e.n
                 ON CONFLICT (topic, id) DO NOTHING
-                RETURNING seq, id, subject, payload)
-            INSERT INTO platform.deliveries (consumer, topic, subject, event_id, payload)
-            SELECT c.consumer, @topic, a.subject, a.id, a.payload
-            FROM added a CROSS JOIN unnest(@consumers) AS c(consumer)
-            ORDER BY a.seq, c.consumer
-            ON CONFLICT (consumer, topic, event_id) DO NOTHING;
+                RETURNING seq, id, subject, payload),
+            queued AS (
+                INSERT INTO platform.deliveries (consumer, topic, subject, event_id, payload)
+                SELECT c.consumer, @topic, a.subject, a.id, a.payload
+                FROM added a CROSS JOIN unnest(@consumers) AS c(consumer)
+                ORDER BY a.seq, c.consumer
+                ON CONFLICT (consumer, topic, event_id) DO NOTHING)
+            SELECT pg_notify('{EventsChannel}', e.payload) FROM events e JOIN added a USING (id)
+            WHERE @notify AND octet_length(e.payload) < {MaxNotifiedBytes}
+            ORDER BY e.n;
             SELECT pg_notify('{DeliveriesChannel}', '');
             """, transaction.Connection, transaction);
         command.Parameters.AddWithValue("topic", topic);
         command.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
         command.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
         command.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
-        command.Parameters.AddWithValue("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
-            cloudEvents.Select(e => JsonSerializer.Serialize(e with { Topic = topic }, PlatformJson.Options)).ToArray());
-        command.Parameters.AddWithValue("consumers", _subscriptions.Value.Subscriptions.Where(s => s.Topic == topic).Select(s => s.Consumer).Distinct().ToArray());
+        command.Parameters.AddWithValue("payloads", cloudEvents.Select(e => JsonSerializer.Serialize(e with { Topic = topic }, PlatformJson.Options)).ToArray());
+        command.Parameters.AddWithValue("consumers", subscriptions.Select(s => s.Consumer).Distinct().ToArray());
+        command.Parameters.AddWithValue("notify", subscriptions.Any(s => s.OnCommit is not null));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -33,8 +33,13 @@ public delegate Task<DeliveryOutcome> EventHandler(CloudEvent cloudEvent, Npgsql
 /// is in flight, or once its oldest due delivery has waited <see cref="InProcess.InProcessPlatformOptions.BackgroundMaxWait"/>;
 /// on one machine's cores, that leaves a burst's CPU to the work someone waits for. The delivery semantics are the
 /// same; Dapr delivers it like any other.
+/// <see cref="OnCommit"/>: for a consumer that keeps what it is given in this process's memory only (the hub's
+/// clients), the in-process platform calls it with each event as soon as the transaction that published it commits,
+/// in commit order. The event's queued delivery is then acknowledged without <see cref="Handler"/>, which handles
+/// only what <see cref="OnCommit"/> missed (see <see cref="InProcess.DeliveryDispatcher"/>). Dapr does not call it.
 /// </summary>
-public sealed record EventSubscription(string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null, bool Background = false);
+public sealed record EventSubscription(
+    string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null, bool Background = false, Action<CloudEvent>? OnCommit = null);
 
 /// <summary>Where modules declare their subscriptions at start-up; the platform delivers to them.</summary>
 public interface ISubscriptionRegistry

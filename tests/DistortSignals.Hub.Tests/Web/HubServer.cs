@@ -52,10 +52,19 @@ internal sealed class HubServer : IAsyncDisposable
         return new HubServer(app, new Uri(app.Urls.Single()), key.Secret);
     }
 
-    /// <summary>Delivers an event as the platform would: through the hub's subscription to the topic.</summary>
-    public async Task PublishAsync(string topic, CloudEvent cloudEvent)
+    /// <summary>
+    /// Delivers an event as the platform would: through the hub's subscription to the topic, by its handler, or with
+    /// <paramref name="atCommit"/> as the in-process platform gives it at the commit.
+    /// </summary>
+    public async Task PublishAsync(string topic, CloudEvent cloudEvent, bool atCommit = false)
     {
         var subscription = _app.Services.GetServices<EventSubscription>().Single(s => s.Topic == topic);
+        if (atCommit)
+        {
+            subscription.OnCommit!(cloudEvent);
+            return;
+        }
+
         var outcome = await subscription.Handler(cloudEvent, null!, CancellationToken.None);
         Assert.Equal(DeliveryOutcome.Success, outcome);
     }

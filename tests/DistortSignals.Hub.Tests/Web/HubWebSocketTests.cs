@@ -9,7 +9,7 @@ namespace DistortSignals.Hub.Tests.Web;
 public sealed class HubWebSocketTests
 {
     [Fact]
-    public async Task Events_delivered_to_the_hub_reach_a_subscribed_socket()
+    public async Task Events_delivered_to_the_hub_or_given_at_their_commit_reach_a_subscribed_socket()
     {
         await using var server = await HubServer.StartAsync();
         using var client = await server.ConnectAsync();
@@ -18,7 +18,7 @@ public sealed class HubWebSocketTests
 
         await server.PublishAsync(Topics.Signals, HubTestEvents.Signal("trend", "EURUSD", 3, "Buy"));
         await server.PublishAsync(Topics.Accounts, HubTestEvents.AccountState("acc-1", "Closed"));
-        await server.PublishAsync(Topics.Bars, HubTestEvents.Bar("EURUSD", 4, 1.1m));
+        await server.PublishAsync(Topics.Bars, HubTestEvents.Bar("EURUSD", 4, 1.1m), atCommit: true);
 
         var signal = await client.ReceiveAsync();
         Assert.Equal("event", signal.Type());
@@ -27,6 +27,7 @@ public sealed class HubWebSocketTests
         Assert.Equal("signal-trend-EURUSD-3", signal.GetProperty("event").GetProperty("id").GetString());
         var bar = await client.ReceiveAsync();
         Assert.Equal(3, bar.Seq());
+        Assert.Equal("bars", bar.GetProperty("channel").GetString());
     }
 
     [Fact]

@@ -357,6 +357,111 @@ public sealed class DeliveryRunTests
         Assert.True(waited >= TimeSpan.FromMilliseconds(300), $"the background consumer ran after {waited.TotalMilliseconds} ms");
     }
 
+    [Fact]
+    public async Task An_on_commit_subscription_is_given_each_event_at_its_commit_in_commit_order_and_its_queued_delivery_runs_no_handler()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var given = new ConcurrentQueue<string>();
+        await using var platform = await StartAsync(
+            null,
+            async (e, t, c) =>
+            {
+                if (e.Id == "fill-1")
+                {
+                    entered.TrySetResult();
+                    // Bounded, so that a failing test ends instead of waiting on this handler at the platform's stop.
+                    await Task.WhenAny(release.Task, Task.Delay(TimeSpan.FromSeconds(30), c));
+                }
+
+                return DeliveryOutcome.Success;
+            },
+            o => o.BackgroundMaxWait = TimeSpan.FromMinutes(10),
+            background: RecordEffect,
+            onCommit: e => given.Enqueue(e.Id));
+
+        // The ledger's run of fill-1 is held, and with it every queued delivery of the background consumer: from here on,
+        // only the commits' notifications can give it anything.
+        await UntilListeningAsync(platform);
+        await AddToOutboxAsync(platform, [Fill("fill-1", "acct-1")]);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await using (var connection = await platform.DataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await platform.Get<IOutbox>().AddAsync(transaction, Schema, Topic, Fill("fill-0", "acct-2"), CancellationToken.None);
+            await transaction.RollbackAsync();
+        }
+
+        await AddToOutboxAsync(platform, [Fill("fill-2", "acct-2")]);
+        await AddToOutboxAsync(platform, [Fill("fill-3", "acct-1"), Fill("fill-4", "acct-3")]);
+
+        await Eventually.UntilAsync("the commits gave the background consumer four events", () => given.Count == 4);
+        // Notifications come in commit order: the rolled-back fill-0's would have come before fill-2's.
+        Assert.Equal(["fill-1", "fill-2", "fill-3", "fill-4"], given);
+        Assert.Empty(await ReadEffectsAsync(platform));
+        release.SetResult();
+        await Eventually.UntilAsync("every queued delivery is done", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        Assert.Empty(await ReadEffectsAsync(platform));
+        Assert.Equal(4, await platform.CountAsync($"SELECT count(*) FROM orders.handled_events WHERE consumer = '{BackgroundConsumer}'"));
+        Assert.Equal(4, given.Count);
+    }
+
+    [Fact]
+    public async Task An_event_too_large_to_notify_or_refused_at_its_commit_comes_by_its_queued_delivery_once()
+    {
+        var smallGiven = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var given = new ConcurrentQueue<string>();
+        var largeAttempts = 0;
+        await using var platform = await StartAsync(
+            null,
+            async (e, t, c) =>
+            {
+                // Holds the background consumer's queued deliveries until the notifications have come (they come in
+                // commit order, so the small event's is the last of the three).
+                await Task.WhenAny(smallGiven.Task, Task.Delay(TimeSpan.FromSeconds(30), c));
+                return DeliveryOutcome.Success;
+            },
+            o => o.BackgroundMaxWait = TimeSpan.FromMinutes(10),
+            // The large event's handler fails once: its retry must still reach the handler.
+            background: (e, t, c) => e.Id == "large" && Interlocked.Increment(ref largeAttempts) == 1
+                ? Task.FromResult(DeliveryOutcome.Retry)
+                : RecordEffect(e, t, c),
+            onCommit: e =>
+            {
+                if (e.Id == "refused")
+                {
+                    throw new InvalidOperationException("not taken at the commit");
+                }
+
+                given.Enqueue(e.Id);
+                if (e.Id == "small")
+                {
+                    smallGiven.TrySetResult();
+                }
+            });
+        var large = CloudEvent.Create("large", "gateway", Topics.Events.ExecutionReported, "acct-1", DateTimeOffset.UnixEpoch,
+            new { note = new string('x', InProcessOutbox.MaxNotifiedBytes) });
+
+        await UntilListeningAsync(platform);
+        await AddToOutboxAsync(platform, [large, Fill("refused", "acct-2"), Fill("small", "acct-3")]);
+
+        await Eventually.UntilAsync("every queued delivery is done", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        Assert.True(smallGiven.Task.IsCompleted);
+        Assert.Equal(["small"], given);
+        Assert.Equal(["large", "refused"], (await ReadEffectsAsync(platform)).Select(e => e.EventId).Order());
+        Assert.Equal(2, largeAttempts);
+    }
+
+    /// <summary>
+    /// Waits until the dispatcher listens for the commits' notifications: PostgreSQL sends a notification only to the
+    /// connections listening when its transaction commits.
+    /// </summary>
+    private static Task UntilListeningAsync(TestPlatform platform) =>
+        Eventually.UntilAsync("the dispatcher listens", async () => await platform.CountAsync($"""
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND state = 'idle' AND query LIKE 'LISTEN %{InProcessOutbox.EventsChannel}%'
+            """) == 1);
+
     /// <summary>Adds <paramref name="events"/> to the outbox in one transaction, which queues them for every consumer at once.</summary>
     private static async Task AddToOutboxAsync(TestPlatform platform, IReadOnlyList<CloudEvent> events)
     {
@@ -379,9 +484,17 @@ public sealed class DeliveryRunTests
         return platform.ConnectionString;
     }
 
-    /// <summary>The platform with <paramref name="handler"/> as the consumer's, and <paramref name="background"/> as a background consumer's when given.</summary>
+    /// <summary>
+    /// The platform with <paramref name="handler"/> as the consumer's, and <paramref name="background"/> as a background
+    /// consumer's when given, with <paramref name="onCommit"/> as its <see cref="EventSubscription.OnCommit"/>.
+    /// </summary>
     private static Task<TestPlatform> StartAsync(
-        string? connectionString, Messaging.EventHandler handler, Action<InProcessPlatformOptions>? options = null, bool start = true, Messaging.EventHandler? background = null) =>
+        string? connectionString,
+        Messaging.EventHandler handler,
+        Action<InProcessPlatformOptions>? options = null,
+        bool start = true,
+        Messaging.EventHandler? background = null,
+        Action<CloudEvent>? onCommit = null) =>
         TestPlatform.StartAsync(
             services =>
             {
@@ -389,7 +502,7 @@ public sealed class DeliveryRunTests
                 services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, handler));
                 if (background is not null)
                 {
-                    services.AddSingleton(new EventSubscription(BackgroundConsumer, Schema, Topic, background, Background: true));
+                    services.AddSingleton(new EventSubscription(BackgroundConsumer, Schema, Topic, background, Background: true, OnCommit: onCommit));
                 }
             },
             options,
