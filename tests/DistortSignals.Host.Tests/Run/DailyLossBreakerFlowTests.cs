@@ -20,6 +20,15 @@ public sealed class DailyLossBreakerFlowTests(LossPlatform platform) : IClassFix
     [Fact]
     public async Task A_daily_loss_in_the_heartbeat_opens_the_breaker_until_the_next_day_reset_which_closes_it()
     {
+        // The first part runs on the real clock and needs one trading day: when the real 17:00 New York is less than a
+        // minute away, it starts after it.
+        var started = DateTimeOffset.UtcNow;
+        var untilPastRealReset = NextFivePmNewYork(started) - started + TimeSpan.FromSeconds(1);
+        if (untilPastRealReset < TimeSpan.FromMinutes(1))
+        {
+            await Task.Delay(untilPastRealReset);
+        }
+
         using var ea = new TestEa(platform, LossPlatform.DailyKey, "mt5-daily-test");
         await using var hub = await HubSubscriber.ConnectAsync(platform, ["accounts"], Account);
         await ea.HeartbeatAsync(equity: 10_000, balance: 10_000);
