@@ -17,7 +17,7 @@ internal sealed class FlakyOutbox : IOutbox
 
     public void FailNextSignal() => Interlocked.Increment(ref _failuresLeft);
 
-    public Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
+    public void AddTo(NpgsqlBatch batch, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents)
     {
         if (topic == Topics.Signals && _failuresLeft > 0)
         {
@@ -26,7 +26,7 @@ internal sealed class FlakyOutbox : IOutbox
             throw new InvalidOperationException("the outbox is unavailable (test)");
         }
 
-        return _inner.AddRangeAsync(transaction, schema, topic, cloudEvents, cancellationToken);
+        _inner.AddTo(batch, schema, topic, cloudEvents);
     }
 }
 

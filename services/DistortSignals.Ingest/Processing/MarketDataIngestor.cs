@@ -34,8 +34,9 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         if (known.Count > 0)
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await BeginAsync(connection, known.Select(t => t.Tick.Symbol), cancellationToken);
-            var builders = await LoadAsync(transaction, known.Select(t => t.Tick.Symbol), cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var symbols = known.Select(t => t.Tick.Symbol).ToList();
+            var builders = await LockAndLoadAsync(transaction, symbols, symbols, cancellationToken);
             var ids = known.Select(t => TickId(t.Tick)).ToArray();
 
             // A tick later than every tick its symbol has taken cannot be stored already (the builders are saved with
@@ -64,8 +65,7 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
             }
 
             await InsertTicksAsync(transaction, accepted, cancellationToken);
-            await StoreBarsAsync(transaction, closed, cancellationToken);
-            await SaveAsync(transaction, builders.Values, cancellationToken);
+            await SaveAsync(transaction, closed, builders.Values, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -90,8 +90,9 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         if (known.Count > 0)
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await BeginAsync(connection, known.Select(b => b.Bar.Symbol), cancellationToken);
-            var builders = await LoadAsync(transaction, known.Where(b => b.Bar.Timeframe == Timeframe.M1).Select(b => b.Bar.Symbol), cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var builders = await LockAndLoadAsync(
+                transaction, known.Select(b => b.Bar.Symbol), known.Where(b => b.Bar.Timeframe == Timeframe.M1).Select(b => b.Bar.Symbol), cancellationToken);
             var stored = await StoredBarsAsync(transaction, known.Select(b => b.Bar).ToList(), cancellationToken);
             foreach (var (index, bar) in known.OrderBy(b => b.Bar.OpenTime).ThenBy(b => b.Index))
             {
@@ -126,8 +127,7 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
                 accepted++;
             }
 
-            await StoreBarsAsync(transaction, closed, cancellationToken);
-            await SaveAsync(transaction, builders.Values, cancellationToken);
+            await SaveAsync(transaction, closed, builders.Values, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -159,16 +159,15 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         }
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await BeginAsync(connection, due, cancellationToken);
-        var builders = await LoadAsync(transaction, due, cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var builders = await LockAndLoadAsync(transaction, due, due, cancellationToken);
         var closed = new List<Bar>();
         foreach (var builder in builders.Values)
         {
             builder.AdvanceWatermark(now, closed);
         }
 
-        await StoreBarsAsync(transaction, closed, cancellationToken);
-        await SaveAsync(transaction, builders.Values, cancellationToken);
+        await SaveAsync(transaction, closed, builders.Values, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.BarsClosed.Add(closed.Count);
         return closed.Count;
@@ -240,27 +239,30 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         return false;
     }
 
-    /// <summary>Opens the batch's transaction and takes the symbols' locks in one fixed order, so two batches cannot deadlock.</summary>
-    private static async Task<NpgsqlTransaction> BeginAsync(NpgsqlConnection connection, IEnumerable<string> symbols, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the locks of <paramref name="locked"/> in one fixed order, so two batches cannot deadlock, and loads the
+    /// bar builders of <paramref name="loaded"/>, in one round trip: the load is a statement after the locks, so it
+    /// reads what the previous holder committed.
+    /// </summary>
+    private async Task<Dictionary<string, SymbolAggregators>> LockAndLoadAsync(
+        NpgsqlTransaction transaction, IEnumerable<string> locked, IEnumerable<string> loaded, CancellationToken cancellationToken)
     {
-        var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended('ingest:' || s, 0) AS k FROM unnest(@symbols) AS s ORDER BY 1) AS locks",
-            connection,
-            transaction);
-        command.Parameters.AddWithValue("symbols", symbols.Distinct().ToArray());
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return transaction;
-    }
-
-    private async Task<Dictionary<string, SymbolAggregators>> LoadAsync(NpgsqlTransaction transaction, IEnumerable<string> symbols, CancellationToken cancellationToken)
-    {
-        var wanted = symbols.Distinct().ToArray();
-        var builders = new Dictionary<string, SymbolAggregators>(StringComparer.Ordinal);
-        await using (var command = new NpgsqlCommand($"SELECT symbol, state FROM {Schema}.bar_builders WHERE symbol = ANY(@symbols)", transaction.Connection, transaction))
+        var wanted = loaded.Distinct().ToArray();
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction)
         {
-            command.Parameters.AddWithValue("symbols", wanted);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    "SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtextextended('ingest:' || s, 0) AS k FROM unnest(@symbols) AS s ORDER BY 1) AS locks"),
+                new NpgsqlBatchCommand($"SELECT symbol, state FROM {Schema}.bar_builders WHERE symbol = ANY(@symbols)"),
+            },
+        };
+        batch.BatchCommands[0].Parameters.AddWithValue("symbols", locked.Distinct().ToArray());
+        batch.BatchCommands[1].Parameters.AddWithValue("symbols", wanted);
+        var builders = new Dictionary<string, SymbolAggregators>(StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 var state = JsonSerializer.Deserialize<SymbolAggregatorsState>(reader.GetString(1), PlatformJson.Options)
@@ -277,23 +279,47 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         return builders;
     }
 
-    private static async Task SaveAsync(NpgsqlTransaction transaction, IEnumerable<SymbolAggregators> builders, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the closed bars with their <c>bar.closed</c> events and saves the builders, in one round trip.
+    /// </summary>
+    private async Task SaveAsync(NpgsqlTransaction transaction, List<Bar> closed, IEnumerable<SymbolAggregators> builders, CancellationToken cancellationToken)
     {
-        var list = builders.ToList();
-        if (list.Count == 0)
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
+        if (closed.Count > 0)
         {
-            return;
+            var store = new NpgsqlBatchCommand(
+                $"INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count) " +
+                "SELECT * FROM unnest(@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) ON CONFLICT DO NOTHING");
+            store.Parameters.AddWithValue("symbol", closed.Select(b => b.Symbol).ToArray());
+            store.Parameters.AddWithValue("timeframe", closed.Select(b => b.Timeframe.ToString()).ToArray());
+            store.Parameters.AddWithValue("time", closed.Select(b => b.OpenTime).ToArray());
+            store.Parameters.AddWithValue("open", closed.Select(b => b.Open).ToArray());
+            store.Parameters.AddWithValue("high", closed.Select(b => b.High).ToArray());
+            store.Parameters.AddWithValue("low", closed.Select(b => b.Low).ToArray());
+            store.Parameters.AddWithValue("close", closed.Select(b => b.Close).ToArray());
+            store.Parameters.AddWithValue("volume", closed.Select(b => b.Volume).ToArray());
+            store.Parameters.AddWithValue("ticks", closed.Select(b => b.TickCount).ToArray());
+            batch.BatchCommands.Add(store);
+            outbox.AddTo(batch, Schema, Topics.Bars, [.. closed.Select(bar => CloudEvent.Create(BarEventId(bar), "ingest", Topics.Events.BarClosed, bar.Symbol, bar.CloseTime, bar))]);
+            Activity.Current?.AddTag("bars.closed", closed.Count);
         }
 
-        await using var command = new NpgsqlCommand(
-            $"INSERT INTO {Schema}.bar_builders (symbol, state, forming_until) SELECT * FROM unnest(@symbols, @states::jsonb[], @until) " +
-            "ON CONFLICT (symbol) DO UPDATE SET state = excluded.state, forming_until = excluded.forming_until",
-            transaction.Connection,
-            transaction);
-        command.Parameters.AddWithValue("symbols", list.Select(b => b.Symbol).ToArray());
-        command.Parameters.AddWithValue("states", list.Select(b => JsonSerializer.Serialize(b.Snapshot(), PlatformJson.Options)).ToArray());
-        command.Parameters.Add(new NpgsqlParameter("until", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = list.Select(b => (object?)b.FormingUntil ?? DBNull.Value).ToArray() });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var list = builders.ToList();
+        if (list.Count > 0)
+        {
+            var save = new NpgsqlBatchCommand(
+                $"INSERT INTO {Schema}.bar_builders (symbol, state, forming_until) SELECT * FROM unnest(@symbols, @states::jsonb[], @until) " +
+                "ON CONFLICT (symbol) DO UPDATE SET state = excluded.state, forming_until = excluded.forming_until");
+            save.Parameters.AddWithValue("symbols", list.Select(b => b.Symbol).ToArray());
+            save.Parameters.AddWithValue("states", list.Select(b => JsonSerializer.Serialize(b.Snapshot(), PlatformJson.Options)).ToArray());
+            save.Parameters.Add(new NpgsqlParameter("until", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = list.Select(b => (object?)b.FormingUntil ?? DBNull.Value).ToArray() });
+            batch.BatchCommands.Add(save);
+        }
+
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     private static async Task<HashSet<Guid>> ExistingTickIdsAsync(NpgsqlTransaction transaction, List<Tick> ticks, Guid[] ids, CancellationToken cancellationToken)
@@ -381,36 +407,5 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         }
 
         return stored;
-    }
-
-    private async Task StoreBarsAsync(NpgsqlTransaction transaction, List<Bar> bars, CancellationToken cancellationToken)
-    {
-        if (bars.Count == 0)
-        {
-            return;
-        }
-
-        await using (var command = new NpgsqlCommand(
-            $"INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count) " +
-            "SELECT * FROM unnest(@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) ON CONFLICT DO NOTHING",
-            transaction.Connection,
-            transaction))
-        {
-            command.Parameters.AddWithValue("symbol", bars.Select(b => b.Symbol).ToArray());
-            command.Parameters.AddWithValue("timeframe", bars.Select(b => b.Timeframe.ToString()).ToArray());
-            command.Parameters.AddWithValue("time", bars.Select(b => b.OpenTime).ToArray());
-            command.Parameters.AddWithValue("open", bars.Select(b => b.Open).ToArray());
-            command.Parameters.AddWithValue("high", bars.Select(b => b.High).ToArray());
-            command.Parameters.AddWithValue("low", bars.Select(b => b.Low).ToArray());
-            command.Parameters.AddWithValue("close", bars.Select(b => b.Close).ToArray());
-            command.Parameters.AddWithValue("volume", bars.Select(b => b.Volume).ToArray());
-            command.Parameters.AddWithValue("ticks", bars.Select(b => b.TickCount).ToArray());
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        var events = bars.Select(bar => CloudEvent.Create(BarEventId(bar), "ingest", Topics.Events.BarClosed, bar.Symbol, bar.CloseTime, bar)).ToList();
-        await outbox.AddRangeAsync(transaction, Schema, Topics.Bars, events, cancellationToken);
-
-        Activity.Current?.AddTag("bars.closed", bars.Count);
     }
 }

@@ -31,7 +31,7 @@ public sealed class InProcessOutbox(IServiceProvider services) : IOutbox
     /// <summary>PostgreSQL's limit: a notification's payload must be shorter than this many bytes. A larger event is only queued.</summary>
     public const int MaxNotifiedBytes = 8000;
 
-    public async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
+    public void AddTo(NpgsqlBatch batch, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents)
     {
         PostgresIdentifier.Require(schema, nameof(schema));
         if (cloudEvents.Count == 0)
@@ -43,7 +43,7 @@ public sealed class InProcessOutbox(IServiceProvider services) : IOutbox
         // to every consumer of the topic, ordered the same way so that seq follows it, and, when a subscription wants
         // them at the commit, a notification of each.
         var subscriptions = _subscriptions.Value.Subscriptions.Where(s => s.Topic == topic).ToList();
-        await using var command = new NpgsqlCommand($"""
+        var add = new NpgsqlBatchCommand($"""
             WITH events AS (
                 SELECT * FROM unnest(@ids, @subjects, @types, @payloads) WITH ORDINALITY AS e(id, subject, type, payload, n)),
             added AS (
@@ -60,16 +60,16 @@ public sealed class InProcessOutbox(IServiceProvider services) : IOutbox
                 ON CONFLICT (consumer, topic, event_id) DO NOTHING)
             SELECT pg_notify('{EventsChannel}', e.payload) FROM events e JOIN added a USING (id)
             WHERE @notify AND octet_length(e.payload) < {MaxNotifiedBytes}
-            ORDER BY e.n;
-            SELECT pg_notify('{DeliveriesChannel}', '');
-            """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue("topic", topic);
-        command.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
-        command.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
-        command.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
-        command.Parameters.AddWithValue("payloads", cloudEvents.Select(e => JsonSerializer.Serialize(e with { Topic = topic }, PlatformJson.Options)).ToArray());
-        command.Parameters.AddWithValue("consumers", subscriptions.Select(s => s.Consumer).Distinct().ToArray());
-        command.Parameters.AddWithValue("notify", subscriptions.Any(s => s.OnCommit is not null));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            ORDER BY e.n
+            """);
+        add.Parameters.AddWithValue("topic", topic);
+        add.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
+        add.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
+        add.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
+        add.Parameters.AddWithValue("payloads", cloudEvents.Select(e => JsonSerializer.Serialize(e with { Topic = topic }, PlatformJson.Options)).ToArray());
+        add.Parameters.AddWithValue("consumers", subscriptions.Select(s => s.Consumer).Distinct().ToArray());
+        add.Parameters.AddWithValue("notify", subscriptions.Any(s => s.OnCommit is not null));
+        batch.BatchCommands.Add(add);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{DeliveriesChannel}', '')"));
     }
 }

@@ -12,7 +12,7 @@ namespace DistortSignals.Platform.InProcess;
 /// </summary>
 public sealed class PostgresOutbox : IOutbox
 {
-    public async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
+    public void AddTo(NpgsqlBatch batch, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents)
     {
         PostgresIdentifier.Require(schema, nameof(schema));
         if (cloudEvents.Count == 0)
@@ -21,21 +21,22 @@ public sealed class PostgresOutbox : IOutbox
         }
 
         // One statement for the whole batch, in the given order (WITH ORDINALITY), so that seq follows it.
-        await using var command = new NpgsqlCommand($"""
+        var add = new NpgsqlBatchCommand($"""
             INSERT INTO {schema}.outbox (id, topic, subject, type, payload)
             SELECT e.id, @topic, e.subject, e.type, e.payload
             FROM unnest(@ids, @subjects, @types, @payloads) WITH ORDINALITY AS e(id, subject, type, payload, n)
             ORDER BY e.n
-            ON CONFLICT (topic, id) DO NOTHING;
-            SELECT pg_notify(@channel, '');
-            """, transaction.Connection, transaction);
-        command.Parameters.AddWithValue("topic", topic);
-        command.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
-        command.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
-        command.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
-        command.Parameters.AddWithValue("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, cloudEvents.Select(e => JsonSerializer.Serialize(e, PlatformJson.Options)).ToArray());
-        command.Parameters.AddWithValue("channel", ChannelFor(schema));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            ON CONFLICT (topic, id) DO NOTHING
+            """);
+        add.Parameters.AddWithValue("topic", topic);
+        add.Parameters.AddWithValue("ids", cloudEvents.Select(e => e.Id).ToArray());
+        add.Parameters.AddWithValue("subjects", cloudEvents.Select(e => e.Subject).ToArray());
+        add.Parameters.AddWithValue("types", cloudEvents.Select(e => e.Type).ToArray());
+        add.Parameters.AddWithValue("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, cloudEvents.Select(e => JsonSerializer.Serialize(e, PlatformJson.Options)).ToArray());
+        var notify = new NpgsqlBatchCommand("SELECT pg_notify(@channel, '')");
+        notify.Parameters.AddWithValue("channel", ChannelFor(schema));
+        batch.BatchCommands.Add(add);
+        batch.BatchCommands.Add(notify);
     }
 
     /// <summary>The LISTEN/NOTIFY channel on which the relay of <paramref name="schema"/> is woken.</summary>

@@ -56,8 +56,22 @@ public interface ISubscriptionRegistry
 /// </summary>
 public interface IOutbox
 {
-    /// <summary>Adds the events of one topic, in order.</summary>
-    Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken);
+    /// <summary>
+    /// Appends to <paramref name="batch"/> the statements that add the events of one topic, in order, after the
+    /// caller's own: the change and its events then go to the database in one round trip, in the batch's transaction.
+    /// </summary>
+    void AddTo(NpgsqlBatch batch, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents);
+
+    /// <summary>Adds the events of one topic, in order, in a round trip of their own.</summary>
+    async Task AddRangeAsync(NpgsqlTransaction transaction, string schema, string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
+        AddTo(batch, schema, topic, cloudEvents);
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
 
     Task AddAsync(NpgsqlTransaction transaction, string schema, string topic, CloudEvent cloudEvent, CancellationToken cancellationToken) =>
         AddRangeAsync(transaction, schema, topic, [cloudEvent], cancellationToken);

@@ -129,7 +129,7 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
             next = next with { SpecTradingEnabled = input.Spec.TradingEnabled, Book = next.Book with { TradingEnabled = input.Spec.TradingEnabled } };
         }
 
-        Func<NpgsqlTransaction, Task>? audit = null;
+        Action<NpgsqlBatch>? audit = null;
         var token = input.Spec.BreakerResetToken;
         if (token is not null && token != state.SpecResetToken)
         {
@@ -138,7 +138,8 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
             if (state.Spec is not null && !state.ResetTokens.Contains(token))
             {
                 next = ApplyReset(next, token, now);
-                audit = tx => RiskStore.InsertAuditAsync(tx, Id, "breaker-reset", new { token, reason = "breakerResetToken changed in the spec" }, new Requester(null, "spec"), cancellationToken);
+                audit = batch => batch.BatchCommands.Add(
+                    RiskStore.InsertAudit(Id, "breaker-reset", new { token, reason = "breakerResetToken changed in the spec" }, new Requester(null, "spec")));
             }
         }
 
@@ -174,15 +175,13 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
         }
 
         var next = Handled(state, input.EventId) with { Book = book };
-        await CommitAsync(state, next, now, async transaction =>
+        await CommitAsync(state, next, now, batch =>
         {
-            await RiskStore.InsertDecisionAsync(transaction, decision, directive?.Id, cancellationToken);
-            await outbox.AddAsync(transaction, RiskStore.Schema, Topics.Decisions,
-                CloudEvent.Create(decision.Id, RiskStore.Schema, Topics.Events.RiskDecided, Id, now, decision), cancellationToken);
+            batch.BatchCommands.Add(RiskStore.InsertDecision(decision, directive?.Id));
+            outbox.AddTo(batch, RiskStore.Schema, Topics.Decisions, [CloudEvent.Create(decision.Id, RiskStore.Schema, Topics.Events.RiskDecided, Id, now, decision)]);
             if (directive is not null)
             {
-                await outbox.AddAsync(transaction, RiskStore.Schema, Topics.Directives,
-                    CloudEvent.Create(directive.Id, RiskStore.Schema, Topics.Events.DirectiveCreated, Id, now, directive), cancellationToken);
+                outbox.AddTo(batch, RiskStore.Schema, Topics.Directives, [CloudEvent.Create(directive.Id, RiskStore.Schema, Topics.Events.DirectiveCreated, Id, now, directive)]);
             }
         }, cancellationToken);
         metrics.Decisions.Add(1, new KeyValuePair<string, object?>("verdict", evaluation.Verdict.ToString()));
@@ -212,8 +211,8 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
         }
 
         var next = ApplyReset(state with { Book = Breakers.Advance(state.Book, Profile(state), now) }, input.Token, now);
-        var published = await CommitAsync(state, next, now, transaction =>
-            RiskStore.InsertAuditAsync(transaction, Id, "breaker-reset", new { token = input.Token, reason = input.Reason, before = state.Book.Breaker }, input.Requester, cancellationToken),
+        var published = await CommitAsync(state, next, now, batch => batch.BatchCommands.Add(
+            RiskStore.InsertAudit(Id, "breaker-reset", new { token = input.Token, reason = input.Reason, before = state.Book.Breaker }, input.Requester)),
             cancellationToken);
         return Write(new ResetResult(Id, input.Token, true, published));
     }
@@ -226,8 +225,8 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
         }
 
         var next = state with { Book = Breakers.Advance(state.Book with { TradingEnabled = input.Enabled }, Profile(state), now) };
-        var published = await CommitAsync(state, next, now, transaction =>
-            RiskStore.InsertAuditAsync(transaction, Id, "trading", new { enabled = input.Enabled, before = state.Book.TradingEnabled }, input.Requester, cancellationToken),
+        var published = await CommitAsync(state, next, now, batch => batch.BatchCommands.Add(
+            RiskStore.InsertAudit(Id, "trading", new { enabled = input.Enabled, before = state.Book.TradingEnabled }, input.Requester)),
             cancellationToken);
         return Write(published);
     }
@@ -240,8 +239,8 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
         }
 
         var next = state with { Book = Breakers.TripManually(Breakers.Advance(state.Book, Profile(state), now), input.Reason, now) };
-        var published = await CommitAsync(state, next, now, transaction =>
-            RiskStore.InsertAuditAsync(transaction, Id, "breaker-trip", new { reason = input.Reason, before = state.Book.Breaker }, input.Requester, cancellationToken),
+        var published = await CommitAsync(state, next, now, batch => batch.BatchCommands.Add(
+            RiskStore.InsertAudit(Id, "breaker-trip", new { reason = input.Reason, before = state.Book.Breaker }, input.Requester)),
             cancellationToken);
         return Write(published);
     }
@@ -255,11 +254,12 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
 
     /// <summary>
     /// Ends a turn: publishes breaker.changed when the breaker moved and account.state when the snapshot changed,
-    /// with the turn's own writes and the state it ends with, in one transaction; then keeps the state through the
-    /// state manager and sets the reminders it needs. A turn that writes nothing to the risk schema is kept only there.
+    /// with the turn's own writes (added to the batch by <paramref name="writes"/>) and the state it ends with, in one
+    /// transaction and one round trip; then keeps the state through the state manager and sets the reminders it needs.
+    /// A turn that writes nothing to the risk schema is kept only there.
     /// </summary>
     private async Task<AccountStateSnapshot> CommitAsync(
-        AccountActorState before, AccountActorState after, DateTimeOffset now, Func<NpgsqlTransaction, Task>? writes, CancellationToken cancellationToken)
+        AccountActorState before, AccountActorState after, DateTimeOffset now, Action<NpgsqlBatch>? writes, CancellationToken cancellationToken)
     {
         var breakerChanged = before.Book.Breaker.State != after.Book.Breaker.State || before.Book.Breaker.Kind != after.Book.Breaker.Kind;
         var snapshot = Snapshot(after, after.Sequence + 1);
@@ -278,28 +278,28 @@ internal sealed class AccountActor(ActorHost host, NpgsqlDataSource database, IO
             after = after with { Turn = before.Turn + 1 };
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            if (writes is not null)
-            {
-                await writes(transaction);
-            }
-
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            writes?.Invoke(batch);
             var breaker = after.Book.Breaker;
+            var events = new List<CloudEvent>(2);
             if (breakerChanged)
             {
                 var changed = new BreakerChanged(Id, breaker.State, breaker.Kind, breaker.Reason ?? "closed", breaker.Since ?? now, breaker.Until, snapshot.Sequence);
-                await outbox.AddAsync(transaction, RiskStore.Schema, Topics.Accounts,
-                    CloudEvent.Create($"{Id}-breaker-{snapshot.Sequence}", RiskStore.Schema, Topics.Events.BreakerChanged, Id, now, changed), cancellationToken);
+                events.Add(CloudEvent.Create($"{Id}-breaker-{snapshot.Sequence}", RiskStore.Schema, Topics.Events.BreakerChanged, Id, now, changed));
             }
 
             if (stateChanged || breakerChanged)
             {
-                await outbox.AddAsync(transaction, RiskStore.Schema, Topics.Accounts,
-                    CloudEvent.Create($"{Id}-state-{snapshot.Sequence}", RiskStore.Schema, Topics.Events.AccountState, Id, now, snapshot), cancellationToken);
+                events.Add(CloudEvent.Create($"{Id}-state-{snapshot.Sequence}", RiskStore.Schema, Topics.Events.AccountState, Id, now, snapshot));
             }
 
-            if (await RiskStore.SaveTurnAsync(transaction, Id, after, stateChanged || breakerChanged ? snapshot : null, cancellationToken) is { } committed)
+            outbox.AddTo(batch, RiskStore.Schema, Topics.Accounts, events);
+            var save = RiskStore.SaveTurn(Id, after, stateChanged || breakerChanged ? snapshot : null);
+            batch.BatchCommands.Add(save);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            if (save.RecordsAffected != 1)
             {
-                throw new StaleAccountStateException(Id, before.Turn, committed);
+                throw new StaleAccountStateException(Id, before.Turn, await RiskStore.CommittedStateAsync(transaction, Id, cancellationToken));
             }
 
             await transaction.CommitAsync(cancellationToken);

@@ -28,44 +28,42 @@ internal sealed class RiskStore(NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Writes, in the actor's transaction, the state a turn ends with (numbered <paramref name="state"/>.Turn), the
-    /// account's newest snapshot when it changed and the symbols it holds (so prices reach it). Returns null when
-    /// written, or, when a later turn is already committed (the actor's own copy of its state lost that turn's
-    /// save), the state that turn committed and nothing is written.
+    /// The statement that writes the state a turn ends with (numbered <paramref name="state"/>.Turn), the account's
+    /// newest snapshot when it changed and the symbols it holds (so prices reach it), for the batch of the turn's
+    /// writes. It updates no row when a later turn is already committed (the actor's own copy of its state lost that
+    /// turn's save); <see cref="CommittedStateAsync"/> then reads that turn's state.
     /// </summary>
-    public static async Task<AccountActorState?> SaveTurnAsync(
-        NpgsqlTransaction transaction, string account, AccountActorState state, AccountStateSnapshot? snapshot, CancellationToken cancellationToken)
+    public static NpgsqlBatchCommand SaveTurn(string account, AccountActorState state, AccountStateSnapshot? snapshot)
     {
-        await using (var update = new NpgsqlCommand("""
+        var update = new NpgsqlBatchCommand("""
             UPDATE risk.accounts SET actor_state = @state, turn = @turn, snapshot = coalesce(@snapshot, snapshot), symbols = @symbols, updated_at = now()
             WHERE account = @account AND turn < @turn
-            """, transaction.Connection, transaction))
-        {
-            update.Parameters.AddWithValue("account", account);
-            update.Parameters.AddWithValue("state", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(state, PlatformJson.Options));
-            update.Parameters.AddWithValue("turn", state.Turn);
-            update.Parameters.AddWithValue("snapshot", NpgsqlDbType.Jsonb, snapshot is null ? DBNull.Value : JsonSerializer.Serialize(snapshot, PlatformJson.Options));
-            update.Parameters.AddWithValue("symbols", state.Book.Positions.Select(p => p.Symbol).Distinct().ToArray());
-            if (await update.ExecuteNonQueryAsync(cancellationToken) == 1)
-            {
-                return null;
-            }
-        }
+            """);
+        update.Parameters.AddWithValue("account", account);
+        update.Parameters.AddWithValue("state", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(state, PlatformJson.Options));
+        update.Parameters.AddWithValue("turn", state.Turn);
+        update.Parameters.AddWithValue("snapshot", NpgsqlDbType.Jsonb, snapshot is null ? DBNull.Value : JsonSerializer.Serialize(snapshot, PlatformJson.Options));
+        update.Parameters.AddWithValue("symbols", state.Book.Positions.Select(p => p.Symbol).Distinct().ToArray());
+        return update;
+    }
 
+    /// <summary>The state the account's latest committed turn wrote.</summary>
+    public static async Task<AccountActorState> CommittedStateAsync(NpgsqlTransaction transaction, string account, CancellationToken cancellationToken)
+    {
         await using var read = new NpgsqlCommand("SELECT actor_state::text FROM risk.accounts WHERE account = @account", transaction.Connection, transaction);
         read.Parameters.AddWithValue("account", account);
         return await read.ExecuteScalarAsync(cancellationToken) is string committed
-            ? JsonSerializer.Deserialize<AccountActorState>(committed, PlatformJson.Options)
+            ? JsonSerializer.Deserialize<AccountActorState>(committed, PlatformJson.Options)!
             : throw new InvalidOperationException($"risk.accounts has no row, or no committed state, for account {account}");
     }
 
-    public static async Task InsertDecisionAsync(NpgsqlTransaction transaction, RiskDecision decision, string? directiveId, CancellationToken cancellationToken)
+    public static NpgsqlBatchCommand InsertDecision(RiskDecision decision, string? directiveId)
     {
-        await using var command = new NpgsqlCommand("""
+        var command = new NpgsqlBatchCommand("""
             INSERT INTO risk.decisions (id, account, signal_id, strategy, symbol, verdict, lots, directive_id, payload, decided_at)
             VALUES (@id, @account, @signal, @strategy, @symbol, @verdict, @lots, @directive, @payload, @at)
             ON CONFLICT (id) DO NOTHING
-            """, transaction.Connection, transaction);
+            """);
         command.Parameters.AddWithValue("id", decision.Id);
         command.Parameters.AddWithValue("account", decision.Account);
         command.Parameters.AddWithValue("signal", decision.SignalId);
@@ -76,20 +74,18 @@ internal sealed class RiskStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue("directive", (object?)directiveId ?? DBNull.Value);
         command.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(decision, PlatformJson.Options));
         command.Parameters.AddWithValue("at", decision.DecidedAt);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return command;
     }
 
-    public static async Task InsertAuditAsync(NpgsqlTransaction transaction, string account, string action, object detail, Requester requester, CancellationToken cancellationToken)
+    public static NpgsqlBatchCommand InsertAudit(string account, string action, object detail, Requester requester)
     {
-        await using var command = new NpgsqlCommand(
-            "INSERT INTO risk.audit (account, action, detail, key_id, key_name) VALUES (@account, @action, @detail, @keyId, @keyName)",
-            transaction.Connection, transaction);
+        var command = new NpgsqlBatchCommand("INSERT INTO risk.audit (account, action, detail, key_id, key_name) VALUES (@account, @action, @detail, @keyId, @keyName)");
         command.Parameters.AddWithValue("account", account);
         command.Parameters.AddWithValue("action", action);
         command.Parameters.AddWithValue("detail", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(detail, PlatformJson.Options));
         command.Parameters.AddWithValue("keyId", (object?)requester.KeyId ?? DBNull.Value);
         command.Parameters.AddWithValue("keyName", (object?)requester.KeyName ?? DBNull.Value);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return command;
     }
 
     public async Task<bool> ExistsAsync(string account, CancellationToken cancellationToken)

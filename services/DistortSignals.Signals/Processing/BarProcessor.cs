@@ -62,12 +62,18 @@ internal sealed partial class BarProcessor(
         {
             var prepared = await engines.PrepareAsync(transaction, running, bar.Symbol, bar.Timeframe, latestStored, cancellationToken);
             var signals = prepared.Select(engine => engine.OnBar(bar).Signal).OfType<Signal>().ToList();
-            foreach (var signal in signals)
+            if (signals.Count > 0)
             {
-                await SignalStore.InsertSignalAsync(transaction, signal, cancellationToken);
-                var accounts = running.First(s => s.Name == signal.Strategy).Spec.Accounts;
-                var generated = CloudEvent.Create(signal.Id, SignalStore.Schema, Topics.Events.SignalGenerated, signal.Symbol, signal.Time, WithAccounts(signal, accounts));
-                await outbox.AddAsync(transaction, SignalStore.Schema, Topics.Signals, generated, cancellationToken);
+                // The signals and their events in one round trip.
+                await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
+                foreach (var signal in signals)
+                {
+                    batch.BatchCommands.Add(SignalStore.InsertSignal(signal));
+                }
+
+                outbox.AddTo(batch, SignalStore.Schema, Topics.Signals,
+                    [.. signals.Select(signal => Generated(signal, running.First(s => s.Name == signal.Strategy).Spec.Accounts))]);
+                await batch.ExecuteNonQueryAsync(cancellationToken);
             }
 
             metrics.BarsProcessed.Add(1);
@@ -84,6 +90,10 @@ internal sealed partial class BarProcessor(
             throw;
         }
     }
+
+    /// <summary>The <c>signal.generated</c> event of <paramref name="signal"/>, naming its strategy's accounts.</summary>
+    private static CloudEvent Generated(Signal signal, IReadOnlyList<string> accounts) =>
+        CloudEvent.Create(signal.Id, SignalStore.Schema, Topics.Events.SignalGenerated, signal.Symbol, signal.Time, WithAccounts(signal, accounts));
 
     /// <summary>
     /// The event data: the signal's own fields plus <c>accounts</c>, the strategy's BrokerAccounts that the risk role

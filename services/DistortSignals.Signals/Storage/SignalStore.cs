@@ -75,9 +75,10 @@ public sealed class SignalStore(NpgsqlDataSource database)
         }
     }
 
-    internal static async Task InsertSignalAsync(NpgsqlTransaction transaction, Signal signal, CancellationToken cancellationToken)
+    /// <summary>The statement that stores <paramref name="signal"/>, for the batch that publishes it; a stored id is kept as it was.</summary>
+    internal static NpgsqlBatchCommand InsertSignal(Signal signal)
     {
-        await using var command = Command(transaction,
+        var command = new NpgsqlBatchCommand(
             $"INSERT INTO {Schema}.signals (id, strategy, symbol, timeframe, bar_time, time, direction, strength, payload) " +
             "VALUES (@id, @strategy, @symbol, @timeframe, @barTime, @time, @direction, @strength, @payload) ON CONFLICT DO NOTHING");
         command.Parameters.AddWithValue("id", signal.Id);
@@ -89,7 +90,7 @@ public sealed class SignalStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue("direction", signal.Direction.ToString());
         command.Parameters.AddWithValue("strength", signal.Strength);
         command.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(signal, PlatformJson.Options));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return command;
     }
 
     /// <summary>The stored signals that match <paramref name="query"/>, newest first.</summary>

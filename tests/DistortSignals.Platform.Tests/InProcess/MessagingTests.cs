@@ -67,6 +67,54 @@ public sealed class MessagingTests
         Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Events_added_to_a_callers_batch_are_written_only_with_it_and_in_order(bool inProcess)
+    {
+        // Not started, so that only the batch writes; the outbox of the Dapr platform is tried on the same tables.
+        await using var platform = await StartAsync(start: false, subscriptions: new EventSubscription("ledger", Schema, Topic, RecordEffect("ledger")));
+        var outbox = inProcess ? platform.Get<IOutbox>() : new PostgresOutbox();
+        CloudEvent[] fills = [Fill("fill-2", "acct-1"), Fill("fill-1", "acct-1")];
+
+        async Task<NpgsqlException?> WriteAsync(string last)
+        {
+            await using var connection = await platform.DataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands = { new NpgsqlBatchCommand("INSERT INTO orders.effects (consumer, event_id, subject) VALUES ('caller', 'own', 'acct-1')") },
+            };
+            outbox.AddTo(batch, Schema, Topic, fills);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(last));
+            await using (var added = new NpgsqlCommand("SELECT count(*) FROM orders.outbox", connection, transaction))
+            {
+                Assert.Equal(0L, await added.ExecuteScalarAsync());
+            }
+
+            try
+            {
+                await batch.ExecuteNonQueryAsync();
+                await transaction.CommitAsync();
+                return null;
+            }
+            catch (NpgsqlException failed)
+            {
+                return failed;
+            }
+        }
+
+        Assert.NotNull(await WriteAsync("SELECT 1 / 0"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.outbox"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.effects"));
+        Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.deliveries"));
+
+        Assert.Null(await WriteAsync("SELECT 1"));
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM orders.effects WHERE event_id = 'own'"));
+        Assert.Equal(["fill-2", "fill-1"], await IdsAsync(platform, "SELECT id FROM orders.outbox ORDER BY seq"));
+        Assert.Equal(inProcess ? ["fill-2", "fill-1"] : [], await IdsAsync(platform, "SELECT event_id FROM platform.deliveries ORDER BY seq"));
+    }
+
     [Fact]
     public async Task The_dispatcher_is_woken_by_the_commit_of_another_connection_not_by_its_poll()
     {
@@ -355,6 +403,19 @@ public sealed class MessagingTests
 
     private static CloudEvent Fill(string id, string account) =>
         CloudEvent.Create(id, "gateway", Topics.Events.ExecutionReported, account, DateTimeOffset.UnixEpoch, new { lots = 1.0m });
+
+    private static async Task<List<string>> IdsAsync(TestPlatform platform, string sql)
+    {
+        await using var command = platform.DataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        var ids = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
 
     private static async Task AddToOutboxAsync(TestPlatform platform, CloudEvent cloudEvent)
     {
