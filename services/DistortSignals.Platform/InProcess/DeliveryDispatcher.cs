@@ -59,6 +59,7 @@ public sealed class DeliveryDispatcher(
     NpgsqlDataSource dataSource,
     ISubscriptionRegistry registry,
     IOptions<InProcessPlatformOptions> options,
+    InProcessMetrics metrics,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
     /// <summary>The transaction-local setting through which a claim's lock statement tells its read statement which subjects it locked.</summary>
@@ -379,6 +380,7 @@ public sealed class DeliveryDispatcher(
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
         if (await DeliverRunAtOnceAsync(connection, subscription, subjects, stoppingToken) is { } again)
         {
+            metrics.Redone(subscription);
             await DeliverRunOneByOneAsync(connection, subscription, subjects, again.Failure, stoppingToken);
         }
     }
@@ -463,6 +465,7 @@ public sealed class DeliveryDispatcher(
             }
 
             await transaction.CommitAsync(CancellationToken.None);
+            metrics.Finished(subscription, "success", handled.Count);
             return null;
         }
         catch (PostgresException failed) when (failed.SqlState == PostgresErrorCodes.InFailedSqlTransaction)
@@ -547,6 +550,7 @@ public sealed class DeliveryDispatcher(
         }
 
         await transaction.CommitAsync(CancellationToken.None);
+        metrics.Finished(subscription, "success", handled.Count);
     }
 
     /// <summary>
@@ -724,6 +728,7 @@ public sealed class DeliveryDispatcher(
         await transaction.Connection!.ExecuteAsync(transaction,
             "UPDATE platform.deliveries SET attempts = @attempts, next_attempt_at = clock_timestamp() + @delay, last_error = @error WHERE seq = @seq",
             cancellationToken, ("seq", delivery.Seq), ("attempts", attempts), ("delay", RetryDelay(attempts, _options)), ("error", error ?? "the handler asked to retry"));
+        metrics.Finished(subscription, "retry");
     }
 
     /// <summary>Moves the delivery to <c>platform.dead_letters</c> and, when the subscription names one, publishes it to its dead-letter topic.</summary>
@@ -739,6 +744,8 @@ public sealed class DeliveryDispatcher(
         {
             await InProcessPublisher.EnqueueAsync(transaction.Connection!, transaction, registry, deadLetterTopic, cloudEvent, cancellationToken);
         }
+
+        metrics.Finished(subscription, "dead_letter");
     }
 
     /// <summary>A claimed row of <c>platform.deliveries</c>; <paramref name="RecordedNow"/> when its claim recorded its event as handled.</summary>

@@ -29,6 +29,7 @@ public static class InProcessServiceCollectionExtensions
         services.TryAddSingleton<ISubscriptionRegistry, SubscriptionRegistry>();
         services.TryAddSingleton<IOutbox, InProcessOutbox>();
         services.TryAddSingleton<IStateStore, PostgresStateStore>();
+        services.TryAddSingleton<InProcessMetrics>();
         services.TryAddSingleton<DeliveryDispatcher>();
         services.TryAddSingleton<IEventPublisher, InProcessPublisher>();
         services.TryAddSingleton<InProcessActorRuntime>();

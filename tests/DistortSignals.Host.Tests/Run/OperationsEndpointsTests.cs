@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.RegularExpressions;
+using DistortSignals.Testing;
 
 namespace DistortSignals.Host.Tests.Run;
 
@@ -20,6 +22,24 @@ public sealed class OperationsEndpointsTests(RunningPlatform platform) : IClassF
         var text = await metrics.Content.ReadAsStringAsync();
         Assert.Contains("# TYPE ingest_ticks_accepted counter", text, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^ingest_ticks_accepted_total [1-9]", text);
+    }
+
+    [Fact]
+    public async Task The_dispatchers_deliveries_are_counted_at_metrics()
+    {
+        // Polled with a key, whose rate limit the fixture raises: the anonymous one would answer 429, here and in the other tests.
+        using var client = platform.Client(platform.ReaderKey);
+
+        // Two GBPUSD ticks a minute apart: the second closes the first's M1 bar, whose event every consuming role takes.
+        var posted = await platform.PostAsync(
+            "/api/v1/ticks",
+            """[{"symbol":"GBPUSD","time":"2026-04-01T00:00:01Z","last":1.25},{"symbol":"GBPUSD","time":"2026-04-01T00:01:01Z","last":1.26}]""",
+            platform.IngestKey);
+
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        await Eventually.UntilAsync("the bar's deliveries are counted", async () => Regex.IsMatch(
+            await client.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+            @"(?m)^platform_deliveries_total\{(?=[^}]*topic=""bars"")(?=[^}]*outcome=""success"")(?=[^}]*consumer=""[a-z]+"")[^}]*\} [1-9]"));
     }
 
     [Fact]

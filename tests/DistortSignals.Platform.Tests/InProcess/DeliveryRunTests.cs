@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using DistortSignals.Platform.InProcess;
 using DistortSignals.Platform.Messaging;
 using DistortSignals.Platform.Postgres.Migrations;
@@ -47,6 +48,7 @@ public sealed class DeliveryRunTests
         var failed = 0;
         var ids = Enumerable.Range(1, 10).Select(n => $"fill-{n}").ToArray();
         var connectionString = await QueueAsync(ids.Select(id => Fill(id, "acct-1")));
+        using var counted = new CountedDeliveries();
 
         await using var platform = await StartAsync(connectionString, async (e, t, c) =>
         {
@@ -67,6 +69,12 @@ public sealed class DeliveryRunTests
         Assert.Single(effects.Take(4).Select(e => e.Txid).Distinct());
         Assert.True(effects[4].Txid > effects[3].Txid, "the retry of fill-5 is a transaction after the run that failed");
         Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters"));
+        // Counted after each commit, so awaited: ten successes, fill-5's one retry, and two runs done one at a time
+        // (the failing run's second pass, and the retry's run, which goes one at a time because it has a failed delivery).
+        await Eventually.UntilAsync("the successes are counted", () => counted.Of(platform, "platform.deliveries", "success") == 10);
+        Assert.Equal(1, counted.Of(platform, "platform.deliveries", "retry"));
+        Assert.Equal(0, counted.Of(platform, "platform.deliveries", "dead_letter"));
+        Assert.Equal(2, counted.Of(platform, "platform.delivery.runs.redone"));
     }
 
     [Fact]
@@ -74,6 +82,7 @@ public sealed class DeliveryRunTests
     {
         var ids = Enumerable.Range(1, 6).Select(n => $"fill-{n}").ToArray();
         var connectionString = await QueueAsync(ids.Select(id => Fill(id, "acct-1")));
+        using var counted = new CountedDeliveries();
 
         await using var platform = await StartAsync(connectionString, async (e, t, c) =>
             e.Id == "fill-3" ? DeliveryOutcome.Drop : await RecordEffect(e, t, c));
@@ -82,6 +91,10 @@ public sealed class DeliveryRunTests
         Assert.Equal(["fill-1", "fill-2", "fill-4", "fill-5", "fill-6"], (await ReadEffectsAsync(platform)).Select(e => e.EventId));
         Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters WHERE event_id = 'fill-3' AND attempts = 1"));
         Assert.Equal(0, await platform.CountAsync("SELECT count(*) FROM orders.handled_events WHERE event_id = 'fill-3'"));
+        await Eventually.UntilAsync("the successes are counted", () => counted.Of(platform, "platform.deliveries", "success") == 5);
+        Assert.Equal(1, counted.Of(platform, "platform.deliveries", "dead_letter"));
+        Assert.Equal(0, counted.Of(platform, "platform.deliveries", "retry"));
+        Assert.Equal(1, counted.Of(platform, "platform.delivery.runs.redone"));
     }
 
     [Fact]
@@ -508,6 +521,47 @@ public sealed class DeliveryRunTests
             options,
             connectionString,
             start);
+
+    /// <summary>
+    /// What the in-process platforms' meters count, each measurement kept with its meter: test classes run in
+    /// parallel, and each platform's meter is its own. Listening starts before the platform, which counts at once.
+    /// </summary>
+    private sealed class CountedDeliveries : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentQueue<(Meter Meter, string Name, long Value, string? Outcome)> _counted = new();
+
+        public CountedDeliveries()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == InProcessMetrics.MeterName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                string? outcome = null;
+                foreach (var tag in tags)
+                {
+                    outcome = tag.Key == "outcome" ? tag.Value as string : outcome;
+                }
+
+                _counted.Enqueue((instrument.Meter, instrument.Name, value, outcome));
+            });
+            _listener.Start();
+        }
+
+        /// <summary>The sum of what <paramref name="platform"/>'s meter counted on <paramref name="name"/>, of one outcome when given.</summary>
+        public long Of(TestPlatform platform, string name, string? outcome = null)
+        {
+            var meter = platform.Get<InProcessMetrics>().Deliveries.Meter;
+            return _counted.Where(c => ReferenceEquals(c.Meter, meter) && c.Name == name && (outcome is null || c.Outcome == outcome)).Sum(c => c.Value);
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
 
     private static CloudEvent Fill(string id, string account) =>
         CloudEvent.Create(id, "gateway", Topics.Events.ExecutionReported, account, DateTimeOffset.UnixEpoch, new { lots = 1.0m });
