@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -99,6 +100,11 @@ internal static class PipelineRun
         var symbols = Symbols[..symbolCount];
         await using var host = await StartHostAsync(cluster.ConnectionString, symbols, roles);
         Console.WriteLine($"pipeline {mode}: {symbols.Length} symbols, {ticksPerMinute} ticks per market minute, roles {host.Roles}, host at {host.Address}");
+        if (!GCSettings.IsServerGC)
+        {
+            // `distortsignals` is a web project and runs the server GC; this process cannot switch once started.
+            Console.WriteLine("note: this run has the workstation GC and `distortsignals run` the server GC; DOTNET_gcServer=1 gives it the host's");
+        }
         switch (mode)
         {
             case "throughput":
@@ -160,6 +166,8 @@ internal static class PipelineRun
     {
         var accepted = new ConcurrentDictionary<(string Symbol, DateTimeOffset Minute), long>();
         var received = new ConcurrentBag<(string Kind, (string Symbol, DateTimeOffset Minute) ClosedBy, long At)>();
+        using var gcPauses = new GcPauseListener();
+        using var dispatcher = new DispatcherCounts();
         using var stop = new CancellationTokenSource();
         var sockets = new List<ClientWebSocket>();
         for (var i = 0; i < clients; i++)
@@ -175,11 +183,23 @@ internal static class PipelineRun
         var batches = 0;
         var measuredBatches = 0;
         CpuTime? measuredFrom = null;
+        Pauses? pausesFrom = null;
+        long measuredSince = 0;
+        var measuredSinceUtc = DateTime.UtcNow;
+        var dispatcherFrom = dispatcher.Read();
         while (clock.Elapsed < warmup + TimeSpan.FromSeconds(seconds))
         {
             var batch = feed.NextSteps(ticksPerMinute / 2);
             var measured = clock.Elapsed >= warmup;
-            measuredFrom ??= measured ? CpuTime.Read() : null;
+            if (measured && measuredFrom is null)
+            {
+                measuredFrom = CpuTime.Read();
+                pausesFrom = await Pauses.ReadAsync(host);
+                measuredSince = Stopwatch.GetTimestamp();
+                measuredSinceUtc = DateTime.UtcNow;
+                dispatcherFrom = dispatcher.Read();
+            }
+
             await host.PostTicksAsync(batch);
             var now = Stopwatch.GetTimestamp();
             // The feed's ticks fall on whole steps that divide a minute, so a minute's first tick is at its very start.
@@ -199,6 +219,8 @@ internal static class PipelineRun
 
         var sent = clock.Elapsed - warmup;
         var cpu = CpuTime.Read().Since(measuredFrom ?? CpuTime.Read());
+        var pauses = (await Pauses.ReadAsync(host)).Since(pausesFrom ?? await Pauses.ReadAsync(host));
+        var dispatcherTo = dispatcher.Read();
 
         // What is still in flight arrives within a second or two; then the clients close.
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -217,15 +239,41 @@ internal static class PipelineRun
         var latencies = received
             .Where(r => accepted.ContainsKey(r.ClosedBy))
             .GroupBy(r => r.Kind)
-            .Select(g => (Kind: g.Key, Values: g.Select(r => Math.Max(0, Stopwatch.GetElapsedTime(accepted[r.ClosedBy], r.At).TotalMilliseconds))));
+            .Select(g =>
+            {
+                // How many symbols' events of this kind one market minute's burst brought: the slowest signals may be
+                // those of the bursts that give the most.
+                var perMinute = g.GroupBy(r => r.ClosedBy.Minute).ToDictionary(m => m.Key, m => m.Select(r => r.ClosedBy.Symbol).Distinct().Count());
+                return (Kind: g.Key, Values: g.Select(r => (
+                    Ms: Math.Max(0, Stopwatch.GetElapsedTime(accepted[r.ClosedBy], r.At).TotalMilliseconds),
+                    Into: Stopwatch.GetElapsedTime(measuredSince, accepted[r.ClosedBy]).TotalSeconds,
+                    InBurst: perMinute[r.ClosedBy.Minute],
+                    ClosingWith: LongestClosingWith(r.ClosedBy.Minute))));
+            });
         foreach (var (kind, values) in latencies.OrderBy(l => l.Kind, StringComparer.Ordinal))
         {
-            var sorted = values.Order().ToArray();
+            var sorted = values.OrderBy(v => v.Ms).ToArray();
+            var ms = sorted.Select(v => v.Ms).ToArray();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{kind}: {sorted.Length:N0} deliveries ({sorted.Length / sent.TotalSeconds:N0}/s), acceptance to receipt p50 {Percentile(sorted, 0.50):F1} ms, p99 {Percentile(sorted, 0.99):F1} ms, max {sorted.LastOrDefault():F1} ms"));
+                $"{kind}: {ms.Length:N0} deliveries ({ms.Length / sent.TotalSeconds:N0}/s), acceptance to receipt p50 {Percentile(ms, 0.50):F1} ms, p99 {Percentile(ms, 0.99):F1} ms, max {ms.LastOrDefault():F1} ms"));
+            // When the slowest came, to read beside the checkpoints in PostgreSQL's log and the pauses below.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  slowest five, at seconds into the measured time, with the {kind} of their minute's burst: {string.Join("; ", sorted.TakeLast(5).Reverse().Select(v => $"{v.Ms:F1} ms at {v.Into:F0} s, 1 of {v.InBurst}"))}"));
+            // The bursts by their size: what the slowest of each size took.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  by burst size, bursts and their slowest: {string.Join("; ", sorted.GroupBy(v => v.InBurst).OrderBy(b => b.Key).Select(b => $"{b.Key}: {b.Count() / b.Key} at {b.Max(v => v.Ms):F1} ms"))}"));
+            // Ingest closes every timeframe's bar with the M1 bar that ends it, so some bursts carry several times the events.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  by the longest timeframe whose bar closed with theirs: {string.Join("; ", sorted.GroupBy(v => v.ClosingWith).OrderBy(b => Array.IndexOf(Timeframes, b.Key)).Select(b => $"{b.Key} {b.Count()}, p50 {Percentile(b.Select(v => v.Ms).ToArray(), 0.50):F1} ms, max {b.Max(v => v.Ms):F1} ms"))}"));
         }
 
         Console.WriteLine(cpu);
+        Console.WriteLine(pauses);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  deliveries retried {dispatcherTo.Retried - dispatcherFrom.Retried}, dead-lettered {dispatcherTo.DeadLettered - dispatcherFrom.DeadLettered}; runs done again one delivery at a time {dispatcherTo.Redone - dispatcherFrom.Redone}"));
+        var longest = gcPauses.Pauses.Where(p => p.At >= measuredSinceUtc).OrderByDescending(p => p.Length).Take(5);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  longest GC pauses, at seconds into the measured time: {string.Join("; ", longest.Select(p => $"{p.Length.TotalMilliseconds:F1} ms at {(p.At - measuredSinceUtc).TotalSeconds:F0} s"))}"));
     }
 
     private static async Task ReceiveAsync(
@@ -347,6 +395,37 @@ internal static class PipelineRun
         }
     }
 
+    /// <summary>
+    /// What stops the host's threads or slows its commits besides the load itself: the garbage collector's pauses (its
+    /// mode is the benchmark process's, which <c>DOTNET_gcServer</c> sets) and PostgreSQL's checkpoints.
+    /// </summary>
+    private sealed record Pauses(int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long Checkpoints, double CheckpointWriteMs, double CheckpointSyncMs)
+    {
+        public static async Task<Pauses> ReadAsync(RunningHost host)
+        {
+            var (checkpoints, writeMs, syncMs) = await host.CheckpointsAsync();
+            return new Pauses(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), checkpoints, writeMs, syncMs);
+        }
+
+        public string Since(Pauses start) => string.Create(CultureInfo.InvariantCulture,
+            $"while measured: {(GCSettings.IsServerGC ? "server" : "workstation")} GC, {Gen0 - start.Gen0} gen0, {Gen1 - start.Gen1} gen1 and {Gen2 - start.Gen2} gen2 collections pausing {(GcPause - start.GcPause).TotalMilliseconds:F0} ms in all; " +
+            $"{Checkpoints - start.Checkpoints} PostgreSQL checkpoint(s) writing for {(CheckpointWriteMs - start.CheckpointWriteMs) / 1000:F1} s and syncing for {(CheckpointSyncMs - start.CheckpointSyncMs) / 1000:F1} s");
+    }
+
+    private static readonly string[] Timeframes = ["M1", "M5", "M15", "M30", "H1", "H4", "D1"];
+
+    /// <summary>The longest timeframe whose bar ends at <paramref name="close"/>, the end of an M1 bar ("M1" when none does).</summary>
+    private static string LongestClosingWith(DateTimeOffset close) => close switch
+    {
+        { Hour: 0, Minute: 0 } => "D1",
+        { Minute: 0 } when close.Hour % 4 == 0 => "H4",
+        { Minute: 0 } => "H1",
+        { Minute: 30 } => "M30",
+        { Minute: 15 or 45 } => "M15",
+        _ when close.Minute % 5 == 0 => "M5",
+        _ => "M1",
+    };
+
     /// <summary>Ticks of several symbols in market-time order: <paramref name="ticksPerMinute"/> per symbol per minute, at whole steps that divide a minute.</summary>
     private sealed class TickFeed(IReadOnlyList<string> symbols, int ticksPerMinute)
     {
@@ -434,6 +513,16 @@ internal static class PipelineRun
         {
             await using var command = database.CreateCommand(sql);
             return (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        /// <summary>Checkpoints begun so far, and the time they spent writing and syncing, in milliseconds.</summary>
+        public async Task<(long Count, double WriteMs, double SyncMs)> CheckpointsAsync()
+        {
+            await using var command = database.CreateCommand(
+                "SELECT checkpoints_timed + checkpoints_req, checkpoint_write_time, checkpoint_sync_time FROM pg_stat_bgwriter");
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            return (reader.GetInt64(0), reader.GetDouble(1), reader.GetDouble(2));
         }
 
         public async ValueTask DisposeAsync()
