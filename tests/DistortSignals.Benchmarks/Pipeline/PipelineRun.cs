@@ -518,8 +518,13 @@ internal static class PipelineRun
         /// <summary>Checkpoints begun so far, and the time they spent writing and syncing, in milliseconds.</summary>
         public async Task<(long Count, double WriteMs, double SyncMs)> CheckpointsAsync()
         {
-            await using var command = database.CreateCommand(
-                "SELECT checkpoints_timed + checkpoints_req, checkpoint_write_time, checkpoint_sync_time FROM pg_stat_bgwriter");
+            await using var connection = await database.OpenConnectionAsync();
+            // PostgreSQL 17 moved the checkpointer's statistics out of pg_stat_bgwriter.
+            await using var command = new NpgsqlCommand(
+                connection.PostgreSqlVersion.Major >= 17
+                    ? "SELECT num_timed + num_requested, write_time, sync_time FROM pg_stat_checkpointer"
+                    : "SELECT checkpoints_timed + checkpoints_req, checkpoint_write_time, checkpoint_sync_time FROM pg_stat_bgwriter",
+                connection);
             await using var reader = await command.ExecuteReaderAsync();
             await reader.ReadAsync();
             return (reader.GetInt64(0), reader.GetDouble(1), reader.GetDouble(2));
