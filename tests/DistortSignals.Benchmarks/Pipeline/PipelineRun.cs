@@ -100,10 +100,16 @@ internal static class PipelineRun
         var symbols = Symbols[..symbolCount];
         await using var host = await StartHostAsync(cluster.ConnectionString, symbols, roles);
         Console.WriteLine($"pipeline {mode}: {symbols.Length} symbols, {ticksPerMinute} ticks per market minute, roles {host.Roles}, host at {host.Address}");
+        // `distortsignals` runs the server GC (a web project's default) and a thread pool that does not spin (its
+        // project file); this process has neither unless told, and cannot switch once started.
         if (!GCSettings.IsServerGC)
         {
-            // `distortsignals` is a web project and runs the server GC; this process cannot switch once started.
             Console.WriteLine("note: this run has the workstation GC and `distortsignals run` the server GC; DOTNET_gcServer=1 gives it the host's");
+        }
+
+        if (Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") != "0")
+        {
+            Console.WriteLine("note: this run's thread pool spins and that of `distortsignals run` does not; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 gives it the host's");
         }
         switch (mode)
         {
