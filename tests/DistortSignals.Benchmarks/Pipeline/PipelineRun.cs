@@ -270,7 +270,7 @@ internal static class PipelineRun
                 $"  by burst size, bursts and their slowest: {string.Join("; ", sorted.GroupBy(v => v.InBurst).OrderBy(b => b.Key).Select(b => $"{b.Key}: {b.Count() / b.Key} at {b.Max(v => v.Ms):F1} ms"))}"));
             // Ingest closes every timeframe's bar with the M1 bar that ends it, so some bursts carry several times the events.
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  by the longest timeframe whose bar closed with theirs: {string.Join("; ", sorted.GroupBy(v => v.ClosingWith).OrderBy(b => Array.IndexOf(Timeframes, b.Key)).Select(b => $"{b.Key} {b.Count()}, p50 {Percentile(b.Select(v => v.Ms).ToArray(), 0.50):F1} ms, max {b.Max(v => v.Ms):F1} ms"))}"));
+                $"  by the longest timeframe whose bar closed with theirs: {string.Join("; ", sorted.GroupBy(v => v.ClosingWith).OrderBy(b => b.Key).Select(b => $"{b.Key} {b.Count()}, p50 {Percentile(b.Select(v => v.Ms).ToArray(), 0.50):F1} ms, max {b.Max(v => v.Ms):F1} ms"))}"));
         }
 
         Console.WriteLine(cpu);
@@ -418,19 +418,8 @@ internal static class PipelineRun
             $"{Checkpoints - start.Checkpoints} PostgreSQL checkpoint(s) writing for {(CheckpointWriteMs - start.CheckpointWriteMs) / 1000:F1} s and syncing for {(CheckpointSyncMs - start.CheckpointSyncMs) / 1000:F1} s");
     }
 
-    private static readonly string[] Timeframes = ["M1", "M5", "M15", "M30", "H1", "H4", "D1"];
-
-    /// <summary>The longest timeframe whose bar ends at <paramref name="close"/>, the end of an M1 bar ("M1" when none does).</summary>
-    private static string LongestClosingWith(DateTimeOffset close) => close switch
-    {
-        { Hour: 0, Minute: 0 } => "D1",
-        { Minute: 0 } when close.Hour % 4 == 0 => "H4",
-        { Minute: 0 } => "H1",
-        { Minute: 30 } => "M30",
-        { Minute: 15 or 45 } => "M15",
-        _ when close.Minute % 5 == 0 => "M5",
-        _ => "M1",
-    };
+    /// <summary>The longest timeframe whose bar ends at <paramref name="close"/>, the end of an M1 bar (M1 when none does).</summary>
+    private static Timeframe LongestClosingWith(DateTimeOffset close) => Enum.GetValues<Timeframe>().Last(t => t.IsAligned(close));
 
     /// <summary>Ticks of several symbols in market-time order: <paramref name="ticksPerMinute"/> per symbol per minute, at whole steps that divide a minute.</summary>
     private sealed class TickFeed(IReadOnlyList<string> symbols, int ticksPerMinute)
