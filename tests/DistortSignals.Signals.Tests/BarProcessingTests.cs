@@ -135,6 +135,78 @@ public sealed class BarProcessingTests
     }
 
     [Fact]
+    public async Task Runs_of_bars_of_several_symbols_store_and_signal_what_the_engines_emit_bar_by_bar()
+    {
+        var strategy = Strategies.Named("balanced", 0.5, 0.3, 0.2, minStrength: 0.4);
+        var test = new SyntheticMarket("TEST", 1.1, seed: 12).Bars(Timeframe.H1, Start, 400).ToList();
+        var other = new SyntheticMarket("OTHER", 1.3, seed: 7).Bars(Timeframe.H1, Start, 400).ToList();
+        var expected = Strategies.Expected(strategy, test)
+            .Concat(Strategies.Expected(strategy with { Spec = strategy.Spec with { Symbols = ["OTHER"] } }, other))
+            .OrderBy(s => s.BarTime).ThenBy(s => s.Symbol).ToList();
+        Assert.True(expected.Select(s => s.Symbol).Distinct().Count() == 2, "both series should produce signals");
+        var unused = new SeriesBuilder("TEST", Timeframe.M15).Range(400).Bars;
+        await using var host = await SignalsTestHost.StartAsync(SignalsTestHost.Resources(strategy with { Spec = strategy.Spec with { Symbols = ["TEST", "OTHER"] } }));
+
+        // Runs of both symbols' bars in time order, each with a repeat of its last bar and a late one under new ids, and
+        // a bar of a timeframe no strategy uses.
+        for (var i = 0; i < test.Count; i += 4)
+        {
+            var run = test.Skip(i).Take(4).Zip(other.Skip(i).Take(4)).SelectMany(p => new[] { p.First, p.Second }).Select(SignalsTestHost.BarClosed).ToList();
+            run.Add(run[^1] with { Id = $"again-{i}" });
+            run.Add(SignalsTestHost.BarClosed(test[Math.Max(0, i - 1)]) with { Id = $"late-{i}" });
+            run.Insert(3, SignalsTestHost.BarClosed(unused[i]));
+            Assert.Equal(DeliveryOutcome.Success, await host.DeliverRunAsync(run));
+        }
+
+        Assert.Equal(expected, (await host.StoredSignalsAsync()).OrderBy(s => s.BarTime).ThenBy(s => s.Symbol));
+        Assert.Equal(expected.Select(s => s.Id).Order(), (await host.OutboxAsync()).Select(e => e.Id).Order());
+        Assert.Equal(test.Count + other.Count, await host.CountAsync("SELECT count(*) FROM signals.bars WHERE timeframe = 'H1'"));
+        Assert.Equal(0, await host.CountAsync("SELECT count(*) FROM signals.bars WHERE timeframe <> 'H1'"));
+    }
+
+    [Fact]
+    public async Task A_failed_run_discards_the_engines_of_every_bar_it_took_and_changes_nothing()
+    {
+        var strategy = Strategies.Named("trend", 1, 0, 0);
+        strategy = strategy with { Spec = strategy.Spec with { Symbols = ["TEST", "OTHER"] } };
+        var test = new SeriesBuilder().Range(60).Trend(80, 0.3).Bars;
+        var other = new SeriesBuilder("OTHER").Range(140).Bars;
+        var expected = Assert.Single(Strategies.Expected(strategy, test));
+        Assert.Empty(Strategies.Expected(strategy with { Spec = strategy.Spec with { Symbols = ["OTHER"] } }, other));
+        var signalBar = test.ToList().FindIndex(b => b.OpenTime == expected.BarTime);
+        var outbox = new FlakyOutbox();
+        await using var host = await SignalsTestHost.StartAsync(SignalsTestHost.Resources(strategy), outbox: outbox);
+        await host.DeliverAllAsync(test.Take(signalBar).Concat(other.Take(signalBar)));
+        Assert.Equal(2, host.Get<StrategyEngines>().Count);
+
+        // OTHER's bar first, then TEST's, which signals: the run fails at the signal's store.
+        outbox.FailNextSignal();
+        CloudEvent[] run = [SignalsTestHost.BarClosed(other[signalBar]), SignalsTestHost.BarClosed(test[signalBar])];
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.DeliverRunAsync(run));
+
+        Assert.Equal(0, host.Get<StrategyEngines>().Count);
+        Assert.Equal(2 * signalBar, await host.CountAsync("SELECT count(*) FROM signals.bars"));
+        Assert.Empty(await host.StoredSignalsAsync());
+
+        Assert.Equal(DeliveryOutcome.Success, await host.DeliverRunAsync(run));
+        Assert.Equal(expected, Assert.Single(await host.StoredSignalsAsync()));
+        Assert.Equal(2 * (signalBar + 1), await host.CountAsync("SELECT count(*) FROM signals.bars"));
+    }
+
+    [Fact]
+    public async Task A_run_with_an_event_that_is_not_a_bar_is_dropped_whole_for_the_dispatcher_to_hand_over_one_at_a_time()
+    {
+        await using var host = await SignalsTestHost.StartAsync(SignalsTestHost.Resources(Strategies.Named("trend", 1, 0, 0)));
+        var bars = new SeriesBuilder().Range(3).Bars;
+        var notABar = SignalsTestHost.BarClosed(bars[1]) with { Id = "t2", Data = JsonSerializer.SerializeToElement("not a bar") };
+
+        Assert.Equal(DeliveryOutcome.Drop, await host.DeliverRunAsync([SignalsTestHost.BarClosed(bars[0]), notABar, SignalsTestHost.BarClosed(bars[2])]));
+
+        Assert.Equal(0, host.Get<StrategyEngines>().Count);
+        Assert.Equal(0, await host.CountAsync("SELECT count(*) FROM signals.bars"));
+    }
+
+    [Fact]
     public async Task Bars_of_a_symbol_or_timeframe_no_strategy_uses_are_acknowledged_without_effect()
     {
         await using var host = await SignalsTestHost.StartAsync(SignalsTestHost.Resources(Strategies.Named("trend", 1, 0, 0)));

@@ -120,6 +120,27 @@ internal sealed class SignalsTestHost : IAsyncDisposable
         return outcome;
     }
 
+    /// <summary>
+    /// Hands a run of events to the subscription's run handler as the dispatcher's first pass does: in one transaction
+    /// that commits on Success and rolls back otherwise, or when the handler throws.
+    /// </summary>
+    public async Task<DeliveryOutcome> DeliverRunAsync(IReadOnlyList<CloudEvent> cloudEvents)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var outcome = await Subscription.RunHandler!(cloudEvents, transaction, CancellationToken.None);
+        if (outcome == DeliveryOutcome.Success)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            await transaction.RollbackAsync();
+        }
+
+        return outcome;
+    }
+
     public async Task DeliverAllAsync(IEnumerable<Bar> bars)
     {
         foreach (var bar in bars)

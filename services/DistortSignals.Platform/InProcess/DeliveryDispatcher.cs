@@ -38,6 +38,9 @@ namespace DistortSignals.Platform.InProcess;
 /// has its failure recorded, so a failure costs one attempt as before. The handlers before it are called twice, the
 /// first time rolled back: what they do outside the transaction must be safe to repeat, as it must be under
 /// at-least-once delivery anyway. A run holding a delivery that failed before goes one at a time from the start.
+/// A subscription with a <see cref="EventSubscription.RunHandler"/> is given the pass's events in one call instead;
+/// when that call fails, the run is done again one delivery at a time through <see cref="EventSubscription.Handler"/>,
+/// which calls every delivery again, the one that failed too, since the call did not say which one it was.
 /// </para>
 /// <para>
 /// In the pass one delivery at a time, a savepoint is not released after its delivery succeeds: the next delivery's savepoint nests inside it, which
@@ -403,48 +406,74 @@ public sealed class DeliveryDispatcher(
         }
 
         var handled = new List<QueuedDelivery>(run.Count);
-        foreach (var delivery in run)
+        if (subscription.RunHandler is { } runHandler)
         {
-            // Stopping: what is handled so far is committed below; the rest waits for the next start.
-            if (stoppingToken.IsCancellationRequested || _abort.IsCancellationRequested)
+            // Stopping before the call: nothing is handled, and the run waits for the next start.
+            if (!stoppingToken.IsCancellationRequested && !_abort.IsCancellationRequested)
             {
-                break;
-            }
+                try
+                {
+                    if (!await HandleTogetherAsync(runHandler, subscription, run, transaction))
+                    {
+                        await transaction.RollbackAsync(CancellationToken.None);
+                        return new RunAgain(null);
+                    }
+                }
+                catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+                {
+                    // The shutdown timeout passed: only the whole run can be undone, and it goes again at the next start.
+                    await transaction.RollbackAsync(CancellationToken.None);
+                    return null;
+                }
 
-            DeliveryOutcome outcome;
-            string? error = null;
-            try
-            {
-                var cloudEvent = JsonSerializer.Deserialize<CloudEvent>(delivery.Payload, PlatformJson.Options)!;
-                outcome = delivery.RecordedNow ? await HandleAsync(subscription, cloudEvent, transaction, _abort.Token) : DeliveryOutcome.Success;
+                handled.AddRange(run);
             }
-            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        }
+        else
+        {
+            foreach (var delivery in run)
             {
-                // The shutdown timeout passed: the cancelled handler may have written part of its work, and without a
-                // savepoint only the whole run can be undone. It goes again at the next start.
-                await transaction.RollbackAsync(CancellationToken.None);
-                return null;
-            }
-            catch (Exception failure) when (failure is JsonException || ShowsAnEarlierFailure(failure))
-            {
-                // A malformed event is dead-lettered by the second pass; a failed transaction was an earlier
-                // handler's doing, which the second pass finds.
-                await transaction.RollbackAsync(CancellationToken.None);
-                return new RunAgain(null);
-            }
-            catch (Exception failure)
-            {
-                outcome = DeliveryOutcome.Retry;
-                error = Describe(failure);
-            }
+                // Stopping: what is handled so far is committed below; the rest waits for the next start.
+                if (stoppingToken.IsCancellationRequested || _abort.IsCancellationRequested)
+                {
+                    break;
+                }
 
-            if (outcome != DeliveryOutcome.Success)
-            {
-                await transaction.RollbackAsync(CancellationToken.None);
-                return new RunAgain(new FirstPassFailure(delivery.Seq, outcome, error));
-            }
+                DeliveryOutcome outcome;
+                string? error = null;
+                try
+                {
+                    var cloudEvent = JsonSerializer.Deserialize<CloudEvent>(delivery.Payload, PlatformJson.Options)!;
+                    outcome = delivery.RecordedNow ? await HandleAsync(subscription, cloudEvent, transaction, _abort.Token) : DeliveryOutcome.Success;
+                }
+                catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+                {
+                    // The shutdown timeout passed: the cancelled handler may have written part of its work, and without a
+                    // savepoint only the whole run can be undone. It goes again at the next start.
+                    await transaction.RollbackAsync(CancellationToken.None);
+                    return null;
+                }
+                catch (Exception failure) when (failure is JsonException || ShowsAnEarlierFailure(failure))
+                {
+                    // A malformed event is dead-lettered by the second pass; a failed transaction was an earlier
+                    // handler's doing, which the second pass finds.
+                    await transaction.RollbackAsync(CancellationToken.None);
+                    return new RunAgain(null);
+                }
+                catch (Exception failure)
+                {
+                    outcome = DeliveryOutcome.Retry;
+                    error = Describe(failure);
+                }
 
-            handled.Add(delivery);
+                if (outcome != DeliveryOutcome.Success)
+                {
+                    await transaction.RollbackAsync(CancellationToken.None);
+                    return new RunAgain(new FirstPassFailure(delivery.Seq, outcome, error));
+                }
+
+                handled.Add(delivery);
+            }
         }
 
         try
@@ -473,6 +502,26 @@ public sealed class DeliveryDispatcher(
             // A handler caught a database error and still answered success; the second pass finds which.
             await transaction.RollbackAsync(CancellationToken.None);
             return new RunAgain(null);
+        }
+    }
+
+    /// <summary>
+    /// The first pass's handling through the subscription's <see cref="EventSubscription.RunHandler"/>: the run's events
+    /// not handled before, in one call. False when it answered anything but success or threw: the run then goes again
+    /// one delivery at a time, where each delivery's own outcome is found and recorded.
+    /// </summary>
+    private async Task<bool> HandleTogetherAsync(EventRunHandler runHandler, EventSubscription subscription, IReadOnlyList<QueuedDelivery> run, NpgsqlTransaction transaction)
+    {
+        try
+        {
+            var cloudEvents = run.Where(d => d.RecordedNow).Select(d => JsonSerializer.Deserialize<CloudEvent>(d.Payload, PlatformJson.Options)!).ToList();
+            return cloudEvents.Count == 0 || await runHandler(cloudEvents, transaction, _abort.Token) == DeliveryOutcome.Success;
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException || !_abort.IsCancellationRequested)
+        {
+            logger.LogDebug(failure, "A run of {Count} deliveries to {Consumer} on {Topic} failed at once; it goes again one delivery at a time",
+                run.Count, subscription.Consumer, subscription.Topic);
+            return false;
         }
     }
 

@@ -28,6 +28,13 @@ public sealed class SubscriptionRegistry : ISubscriptionRegistry
                 throw new InvalidOperationException($"consumer {subscription.Consumer} already subscribes to topic {subscription.Topic}");
             }
 
+            if (subscription is { OnCommit: not null, RunHandler: not null })
+            {
+                // A run handler would skip the check that keeps an event given at its commit from being handled again.
+                throw new InvalidOperationException(
+                    $"consumer {subscription.Consumer} on topic {subscription.Topic} has both OnCommit and RunHandler; a subscription takes one of them");
+            }
+
             // Copy on write: readers (publisher, dispatcher) enumerate without taking the lock.
             _subscriptions = [.. _subscriptions, subscription];
         }

@@ -24,6 +24,14 @@ public enum DeliveryOutcome
 public delegate Task<DeliveryOutcome> EventHandler(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken);
 
 /// <summary>
+/// Handles a run of events, in queue order, in one call inside the consuming module's database transaction: the same
+/// work as the subscription's <see cref="EventHandler"/> does for each of them, so that a handler can put a run's
+/// statements in one round trip. It answers for the run as a whole; any answer but success (or a throw) rolls the
+/// whole run back, and the events go again one at a time through the <see cref="EventHandler"/>, which answers for each.
+/// </summary>
+public delegate Task<DeliveryOutcome> EventRunHandler(IReadOnlyList<CloudEvent> cloudEvents, NpgsqlTransaction transaction, CancellationToken cancellationToken);
+
+/// <summary>
 /// A module's subscription: <see cref="Consumer"/> names the consumer (dedupe and dead letters are per
 /// consumer; replicas of a role share it), <see cref="Schema"/> is the module's schema where its dedupe
 /// records live. In Dapr mode the subscriptions of a topic become one entry of <c>/dapr/subscribe</c> with route
@@ -37,9 +45,20 @@ public delegate Task<DeliveryOutcome> EventHandler(CloudEvent cloudEvent, Npgsql
 /// clients), the in-process platform calls it with each event as soon as the transaction that published it commits,
 /// in commit order. The event's queued delivery is then acknowledged without <see cref="Handler"/>, which handles
 /// only what <see cref="OnCommit"/> missed (see <see cref="InProcess.DeliveryDispatcher"/>). Dapr does not call it.
+/// <see cref="RunHandler"/>: the in-process platform gives it the events of a run that it tries at once (see
+/// <see cref="InProcess.DeliveryDispatcher"/>) in one call instead of calling <see cref="Handler"/> for each; the events
+/// go through <see cref="Handler"/> when the run is done again one at a time. It does not go with <see cref="OnCommit"/>.
+/// Dapr delivers each event to <see cref="Handler"/>.
 /// </summary>
 public sealed record EventSubscription(
-    string Consumer, string Schema, string Topic, EventHandler Handler, string? DeadLetterTopic = null, bool Background = false, Action<CloudEvent>? OnCommit = null);
+    string Consumer,
+    string Schema,
+    string Topic,
+    EventHandler Handler,
+    string? DeadLetterTopic = null,
+    bool Background = false,
+    Action<CloudEvent>? OnCommit = null,
+    EventRunHandler? RunHandler = null);
 
 /// <summary>Where modules declare their subscriptions at start-up; the platform delivers to them.</summary>
 public interface ISubscriptionRegistry

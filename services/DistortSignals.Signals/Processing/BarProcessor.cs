@@ -16,6 +16,8 @@ namespace DistortSignals.Signals.Processing;
 /// <c>signals.bars</c> and run through those strategies' engines; every signal is stored in
 /// <c>signals.signals</c> and published as <c>signal.generated</c> through the outbox, all in the delivery's
 /// transaction. A bar that is not newer than the last stored one is late or repeated and changes nothing.
+/// A run of bars (<see cref="HandleRunAsync"/>) is stored in one round trip and its signals in another, with the
+/// outcome of handling its bars one after another.
 /// </summary>
 internal sealed partial class BarProcessor(
     ResourceSet resources, StrategyEngines engines, IOutbox outbox, SignalsMetrics metrics, ILogger<BarProcessor> logger)
@@ -24,70 +26,107 @@ internal sealed partial class BarProcessor(
 
     private static readonly string BarClosedType = CloudEvent.TypeName(Topics.Events.BarClosed);
 
-    public EventSubscription Subscription => new(Consumer, SignalStore.Schema, Topics.Bars, HandleAsync);
+    public EventSubscription Subscription => new(Consumer, SignalStore.Schema, Topics.Bars, HandleAsync, RunHandler: HandleRunAsync);
 
     public async Task<DeliveryOutcome> HandleAsync(CloudEvent cloudEvent, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        if (cloudEvent.Type != BarClosedType)
-        {
-            LogDropped(logger, cloudEvent.Id, $"type {cloudEvent.Type} is not {BarClosedType}");
-            return DeliveryOutcome.Drop;
-        }
-
         if (ReadBar(cloudEvent, out var problem) is not { } bar)
         {
             LogDropped(logger, cloudEvent.Id, problem);
             return DeliveryOutcome.Drop;
         }
 
-        var strategies = resources.Strategies
-            .Where(s => s.Spec.Timeframe == bar.Timeframe && s.Spec.Symbols.Contains(bar.Symbol, StringComparer.Ordinal))
+        await ProcessAsync([bar], transaction, cancellationToken);
+        return DeliveryOutcome.Success;
+    }
+
+    /// <summary>
+    /// The run's bars together. A run with an event that is not a bar the engines can take is dropped whole: the
+    /// dispatcher then hands its events over one at a time, and <see cref="HandleAsync"/> drops that one alone.
+    /// </summary>
+    public async Task<DeliveryOutcome> HandleRunAsync(IReadOnlyList<CloudEvent> cloudEvents, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var bars = new List<Bar>(cloudEvents.Count);
+        foreach (var cloudEvent in cloudEvents)
+        {
+            if (ReadBar(cloudEvent, out _) is not { } bar)
+            {
+                return DeliveryOutcome.Drop;
+            }
+
+            bars.Add(bar);
+        }
+
+        await ProcessAsync(bars, transaction, cancellationToken);
+        return DeliveryOutcome.Success;
+    }
+
+    private async Task ProcessAsync(IReadOnlyList<Bar> given, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var used = given
+            .Select(bar => (Bar: bar, Strategies: resources.Strategies
+                .Where(s => s.Spec.Timeframe == bar.Timeframe && s.Spec.Symbols.Contains(bar.Symbol, StringComparer.Ordinal))
+                .ToList()))
+            .Where(b => b.Strategies.Count > 0)
             .ToList();
-        if (strategies.Count == 0)
+        if (used.Count == 0)
         {
-            return DeliveryOutcome.Success;
+            return;
         }
 
-        // Stored before the engines take it, in the same round trip as the lock; a failure below rolls it back with the delivery.
-        var latestStored = await SignalStore.LockSymbolAndStoreBarAsync(transaction, bar, cancellationToken);
-        if (bar.OpenTime <= latestStored)
-        {
-            metrics.BarsIgnored.Add(1);
-            return DeliveryOutcome.Success;
-        }
-
-        // A paused strategy emits nothing, but its bars are kept so that it resumes warm.
-        var running = strategies.Where(s => !s.Spec.Paused).ToList();
+        // Stored before the engines take them, in the same round trip as the locks; a failure below rolls them back with the delivery.
+        var latestStored = await SignalStore.LockSymbolsAndStoreBarsAsync(transaction, [.. used.Select(b => b.Bar)], cancellationToken);
+        var signals = new List<(Signal Signal, IReadOnlyList<string> Accounts)>();
+        var touched = new List<(IReadOnlyList<TradingStrategyResource> Strategies, string Symbol)>();
         try
         {
-            var prepared = await engines.PrepareAsync(transaction, running, bar.Symbol, bar.Timeframe, latestStored, cancellationToken);
-            var signals = prepared.Select(engine => engine.OnBar(bar).Signal).OfType<Signal>().ToList();
+            for (var i = 0; i < used.Count; i++)
+            {
+                var (bar, strategies) = used[i];
+                if (bar.OpenTime <= latestStored[i])
+                {
+                    metrics.BarsIgnored.Add(1);
+                    continue;
+                }
+
+                // A paused strategy emits nothing, but its bars are kept so that it resumes warm.
+                var running = strategies.Where(s => !s.Spec.Paused).ToList();
+                touched.Add((running, bar.Symbol));
+                var prepared = await engines.PrepareAsync(transaction, running, bar.Symbol, bar.Timeframe, latestStored[i], cancellationToken);
+                foreach (var signal in prepared.Select(engine => engine.OnBar(bar).Signal).OfType<Signal>())
+                {
+                    signals.Add((signal, running.First(s => s.Name == signal.Strategy).Spec.Accounts));
+                }
+
+                metrics.BarsProcessed.Add(1);
+            }
+
             if (signals.Count > 0)
             {
                 // The signals and their events in one round trip.
                 await using var batch = new NpgsqlBatch(transaction.Connection, transaction);
-                foreach (var signal in signals)
+                foreach (var (signal, _) in signals)
                 {
                     batch.BatchCommands.Add(SignalStore.InsertSignal(signal));
                 }
 
-                outbox.AddTo(batch, SignalStore.Schema, Topics.Signals,
-                    [.. signals.Select(signal => Generated(signal, running.First(s => s.Name == signal.Strategy).Spec.Accounts))]);
+                outbox.AddTo(batch, SignalStore.Schema, Topics.Signals, [.. signals.Select(s => Generated(s.Signal, s.Accounts))]);
                 await batch.ExecuteNonQueryAsync(cancellationToken);
             }
-
-            metrics.BarsProcessed.Add(1);
-            foreach (var signal in signals)
-            {
-                metrics.SignalsGenerated.Add(1, new KeyValuePair<string, object?>("strategy", signal.Strategy));
-            }
-
-            return DeliveryOutcome.Success;
         }
         catch
         {
-            engines.Discard(running, bar.Symbol);
+            foreach (var (strategies, symbol) in touched)
+            {
+                engines.Discard(strategies, symbol);
+            }
+
             throw;
+        }
+
+        foreach (var (signal, _) in signals)
+        {
+            metrics.SignalsGenerated.Add(1, new KeyValuePair<string, object?>("strategy", signal.Strategy));
         }
     }
 
@@ -109,6 +148,12 @@ internal sealed partial class BarProcessor(
     /// <summary>The event's bar when it is one the engines can take; null with the reason otherwise.</summary>
     private static Bar? ReadBar(CloudEvent cloudEvent, out string problem)
     {
+        if (cloudEvent.Type != BarClosedType)
+        {
+            problem = $"type {cloudEvent.Type} is not {BarClosedType}";
+            return null;
+        }
+
         Bar bar;
         try
         {

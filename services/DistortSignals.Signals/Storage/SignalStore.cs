@@ -23,37 +23,54 @@ public sealed class SignalStore(NpgsqlDataSource database)
     public const string Schema = "signals";
 
     /// <summary>
-    /// Serialises the handling of one symbol's bars across replicas of the role until the transaction ends, so
-    /// the stored bars and the engines that mirror them move in step; then stores <paramref name="bar"/> when it is
-    /// newer than the latest stored bar of its symbol and timeframe, and returns that latest bar's open time as it
-    /// was before (<see cref="DateTimeOffset.MinValue"/> when there was none). One round trip: the store and the
-    /// read are a statement after the lock, so its snapshot holds what the previous holder committed.
+    /// Serialises the handling of the bars' symbols across replicas of the role until the transaction ends, so the
+    /// stored bars and the engines that mirror them move in step; then stores, in order, each of <paramref name="bars"/>
+    /// that is newer than the latest stored bar of its symbol and timeframe, and returns for each, in the same order,
+    /// that latest bar's open time as it was before it (<see cref="DateTimeOffset.MinValue"/> when there was none): the
+    /// result of storing them one after another, in one round trip. The store and the read are a statement after the
+    /// locks, so its snapshot holds what the previous holders committed; the locks are taken in one order, so that two
+    /// runs of several symbols cannot deadlock.
     /// </summary>
-    internal static async Task<DateTimeOffset> LockSymbolAndStoreBarAsync(NpgsqlTransaction transaction, Bar bar, CancellationToken cancellationToken)
+    internal static async Task<DateTimeOffset[]> LockSymbolsAndStoreBarsAsync(NpgsqlTransaction transaction, IReadOnlyList<Bar> bars, CancellationToken cancellationToken)
     {
+        // Before each bar: the latest of the stored bars and of the earlier bars of the list of its symbol and timeframe.
         await using var command = Command(transaction, $"""
-            SELECT pg_advisory_xact_lock(hashtextextended('signals:' || @symbol, 0));
-            WITH latest AS (SELECT max(open_time) AS open_time FROM {Schema}.bars WHERE symbol = @symbol AND timeframe = @timeframe),
+            SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('signals:' || s, 0) AS k FROM unnest(@symbol) AS s ORDER BY 1) AS locks;
+            WITH given AS (
+                SELECT * FROM unnest(@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) WITH ORDINALITY
+                    AS b(symbol, timeframe, open_time, open, high, low, close, volume, tick_count, n)),
+            latest AS (
+                SELECT k.symbol, k.timeframe, (SELECT max(open_time) FROM {Schema}.bars s WHERE s.symbol = k.symbol AND s.timeframe = k.timeframe) AS open_time
+                FROM (SELECT DISTINCT symbol, timeframe FROM given) k),
+            ordered AS (
+                SELECT g.*, greatest(l.open_time, max(g.open_time) OVER (
+                    PARTITION BY g.symbol, g.timeframe ORDER BY g.n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS before
+                FROM given g JOIN latest l USING (symbol, timeframe)),
             stored AS (
                 INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count)
-                SELECT @symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks FROM latest
-                WHERE latest.open_time IS NULL OR latest.open_time < @time
+                SELECT symbol, timeframe, open_time, open, high, low, close, volume, tick_count FROM ordered
+                WHERE before IS NULL OR before < open_time
                 ON CONFLICT DO NOTHING)
-            SELECT open_time FROM latest
+            SELECT before FROM ordered ORDER BY n
             """);
-        command.Parameters.AddWithValue("symbol", bar.Symbol);
-        command.Parameters.AddWithValue("timeframe", bar.Timeframe.ToString());
-        command.Parameters.AddWithValue("time", bar.OpenTime);
-        command.Parameters.AddWithValue("open", bar.Open);
-        command.Parameters.AddWithValue("high", bar.High);
-        command.Parameters.AddWithValue("low", bar.Low);
-        command.Parameters.AddWithValue("close", bar.Close);
-        command.Parameters.AddWithValue("volume", bar.Volume);
-        command.Parameters.AddWithValue("ticks", bar.TickCount);
+        command.Parameters.AddWithValue("symbol", bars.Select(b => b.Symbol).ToArray());
+        command.Parameters.AddWithValue("timeframe", bars.Select(b => b.Timeframe.ToString()).ToArray());
+        command.Parameters.AddWithValue("time", bars.Select(b => b.OpenTime).ToArray());
+        command.Parameters.AddWithValue("open", bars.Select(b => b.Open).ToArray());
+        command.Parameters.AddWithValue("high", bars.Select(b => b.High).ToArray());
+        command.Parameters.AddWithValue("low", bars.Select(b => b.Low).ToArray());
+        command.Parameters.AddWithValue("close", bars.Select(b => b.Close).ToArray());
+        command.Parameters.AddWithValue("volume", bars.Select(b => b.Volume).ToArray());
+        command.Parameters.AddWithValue("ticks", bars.Select(b => b.TickCount).ToArray());
+        var before = new DateTimeOffset[bars.Count];
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return reader.IsDBNull(0) ? DateTimeOffset.MinValue : new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
+        for (var i = 0; await reader.ReadAsync(cancellationToken); i++)
+        {
+            before[i] = reader.IsDBNull(0) ? DateTimeOffset.MinValue : new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero);
+        }
+
+        return before;
     }
 
     /// <summary>The stored bars of the symbol and timeframe that open after <paramref name="after"/> and not after <paramref name="until"/>, oldest first.</summary>

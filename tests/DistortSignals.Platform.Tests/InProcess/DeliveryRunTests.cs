@@ -465,6 +465,99 @@ public sealed class DeliveryRunTests
         Assert.Equal(2, largeAttempts);
     }
 
+    [Fact]
+    public async Task A_run_handler_is_given_the_runs_new_events_in_one_call_and_they_commit_together()
+    {
+        var published = Enumerable.Range(1, 4).SelectMany(n => new[] { "acct-1", "acct-2", "acct-3" }.Select(s => Fill($"{s}-{n}", s))).ToList();
+        var connectionString = await QueueAsync(published);
+        await MarkHandledAsync(connectionString, "acct-2-2");
+        var runs = new ConcurrentQueue<string[]>();
+
+        // One run at a time, so the first run holds every subject.
+        await using var platform = await StartAsync(
+            connectionString,
+            (e, _, _) => throw new InvalidOperationException($"{e.Id} went to the handler of one event"),
+            o => o.DeliveryParallelism = 1,
+            runHandler: async (events, t, c) =>
+            {
+                runs.Enqueue([.. events.Select(e => e.Id)]);
+                foreach (var e in events)
+                {
+                    await RecordEffect(e, t, c);
+                }
+
+                return DeliveryOutcome.Success;
+            });
+
+        await Eventually.UntilAsync("every fill is handled", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        // In queue order, without the event handled before, which is acknowledged without a call.
+        var expected = published.Select(e => e.Id).Where(id => id != "acct-2-2").ToList();
+        Assert.Equal(expected, Assert.Single(runs));
+        var effects = await ReadEffectsAsync(platform);
+        Assert.Equal(expected, effects.Select(e => e.EventId));
+        Assert.Single(effects.Select(e => e.Txid).Distinct());
+        Assert.Equal(published.Count, await platform.CountAsync($"SELECT count(*) FROM orders.handled_events WHERE consumer = '{Consumer}'"));
+    }
+
+    [Theory]
+    [InlineData("throws")]
+    [InlineData("retry")]
+    [InlineData("drop")]
+    public async Task A_run_handler_that_fails_has_its_run_done_again_one_delivery_at_a_time(string failure)
+    {
+        var published = Enumerable.Range(1, 4).SelectMany(n => new[] { "acct-1", "acct-2" }.Select(s => Fill($"{s}-{n}", s))).ToList();
+        var connectionString = await QueueAsync(published);
+        var runs = new ConcurrentQueue<string[]>();
+        var calls = new ConcurrentQueue<string>();
+        using var counted = new CountedDeliveries();
+
+        await using var platform = await StartAsync(
+            connectionString,
+            async (e, t, c) =>
+            {
+                calls.Enqueue(e.Id);
+                return e.Id == "acct-2-2" ? DeliveryOutcome.Drop : await RecordEffect(e, t, c);
+            },
+            o => o.DeliveryParallelism = 1,
+            runHandler: async (events, t, c) =>
+            {
+                runs.Enqueue([.. events.Select(e => e.Id)]);
+                foreach (var e in events)
+                {
+                    await RecordEffect(e, t, c);
+                }
+
+                // The effects above are rolled back with the run.
+                return !events.Any(e => e.Id == "acct-2-2") ? DeliveryOutcome.Success
+                    : failure == "throws" ? throw new TimeoutException("broker busy")
+                    : failure == "retry" ? DeliveryOutcome.Retry
+                    : DeliveryOutcome.Drop;
+            });
+
+        await Eventually.UntilAsync("every fill is done", async () => await platform.CountAsync("SELECT count(*) FROM platform.deliveries") == 0);
+        // The whole run, refused; each of its deliveries one at a time, where acct-2-2 is dropped and holds back the rest
+        // of its subject; then that rest, as a run of its own.
+        Assert.Equal([[.. published.Select(e => e.Id)], ["acct-2-3", "acct-2-4"]], runs);
+        Assert.Equal(["acct-1-1", "acct-2-1", "acct-1-2", "acct-2-2", "acct-1-3", "acct-1-4"], calls);
+        var effects = (await ReadEffectsAsync(platform)).Select(e => e.EventId).ToList();
+        Assert.Equal(published.Select(e => e.Id).Where(id => id != "acct-2-2").Order(), effects.Order());
+        Assert.Equal(1, await platform.CountAsync("SELECT count(*) FROM platform.dead_letters WHERE event_id = 'acct-2-2' AND attempts = 1"));
+        await Eventually.UntilAsync("the successes are counted", () => counted.Of(platform, "platform.deliveries", "success") == 7);
+        Assert.Equal(1, counted.Of(platform, "platform.deliveries", "dead_letter"));
+        Assert.Equal(1, counted.Of(platform, "platform.delivery.runs.redone"));
+    }
+
+    /// <summary>Records <paramref name="eventId"/> as handled by the consumer, as a delivery before a crash would have.</summary>
+    private static async Task MarkHandledAsync(string connectionString, string eventId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand("INSERT INTO orders.handled_events (consumer, topic, event_id) VALUES (@consumer, @topic, @id)");
+        command.Parameters.AddWithValue("consumer", Consumer);
+        command.Parameters.AddWithValue("topic", Topic);
+        command.Parameters.AddWithValue("id", eventId);
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// Waits until the dispatcher listens for the commits' notifications: PostgreSQL sends a notification only to the
     /// connections listening when its transaction commits.
@@ -498,7 +591,7 @@ public sealed class DeliveryRunTests
     }
 
     /// <summary>
-    /// The platform with <paramref name="handler"/> as the consumer's, and <paramref name="background"/> as a background
+    /// The platform with <paramref name="handler"/> (and <paramref name="runHandler"/>) as the consumer's, and <paramref name="background"/> as a background
     /// consumer's when given, with <paramref name="onCommit"/> as its <see cref="EventSubscription.OnCommit"/>.
     /// </summary>
     private static Task<TestPlatform> StartAsync(
@@ -507,12 +600,13 @@ public sealed class DeliveryRunTests
         Action<InProcessPlatformOptions>? options = null,
         bool start = true,
         Messaging.EventHandler? background = null,
-        Action<CloudEvent>? onCommit = null) =>
+        Action<CloudEvent>? onCommit = null,
+        EventRunHandler? runHandler = null) =>
         TestPlatform.StartAsync(
             services =>
             {
                 services.AddSchemaMigrations(Schema, OrdersMigrations);
-                services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, handler));
+                services.AddSingleton(new EventSubscription(Consumer, Schema, Topic, handler, RunHandler: runHandler));
                 if (background is not null)
                 {
                     services.AddSingleton(new EventSubscription(BackgroundConsumer, Schema, Topic, background, Background: true, OnCommit: onCommit));

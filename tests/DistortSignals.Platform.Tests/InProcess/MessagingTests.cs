@@ -372,6 +372,18 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public void A_subscription_takes_its_events_at_their_commit_or_in_runs_not_both()
+    {
+        var registry = new SubscriptionRegistry([]);
+        var both = new EventSubscription("hub", Schema, Topic, RecordEffect("hub"), OnCommit: _ => { }, RunHandler: (_, _, _) => Task.FromResult(DeliveryOutcome.Success));
+
+        var error = Assert.Throws<InvalidOperationException>(() => registry.Subscribe(both));
+
+        Assert.Contains("consumer hub on topic fills has both OnCommit and RunHandler", error.Message);
+        Assert.Empty(registry.Subscriptions);
+    }
+
+    [Fact]
     public async Task Sent_outbox_rows_older_than_the_retention_are_pruned()
     {
         await using var platform = await StartAsync(options: o =>
