@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
@@ -146,6 +148,7 @@ public sealed class BarProcessingTests
         Assert.True(expected.Select(s => s.Symbol).Distinct().Count() == 2, "both series should produce signals");
         var unused = new SeriesBuilder("TEST", Timeframe.M15).Range(400).Bars;
         await using var host = await SignalsTestHost.StartAsync(SignalsTestHost.Resources(strategy with { Spec = strategy.Spec with { Symbols = ["TEST", "OTHER"] } }));
+        using var counted = new CountedBars(host.Get<SignalsMetrics>());
 
         // Runs of both symbols' bars in time order, each with a repeat of its last bar and a late one under new ids, and
         // a bar of a timeframe no strategy uses.
@@ -162,6 +165,9 @@ public sealed class BarProcessingTests
         Assert.Equal(expected.Select(s => s.Id).Order(), (await host.OutboxAsync()).Select(e => e.Id).Order());
         Assert.Equal(test.Count + other.Count, await host.CountAsync("SELECT count(*) FROM signals.bars WHERE timeframe = 'H1'"));
         Assert.Equal(0, await host.CountAsync("SELECT count(*) FROM signals.bars WHERE timeframe <> 'H1'"));
+        Assert.Equal(test.Count + other.Count, counted.Of("signals.bars.processed"));
+        Assert.Equal(2 * test.Count / 4, counted.Of("signals.bars.ignored"));
+        Assert.Equal(expected.Count, counted.Of("signals.generated"));
     }
 
     [Fact]
@@ -180,6 +186,7 @@ public sealed class BarProcessingTests
         Assert.Equal(2, host.Get<StrategyEngines>().Count);
 
         // OTHER's bar first, then TEST's, which signals: the run fails at the signal's store.
+        using var counted = new CountedBars(host.Get<SignalsMetrics>());
         outbox.FailNextSignal();
         CloudEvent[] run = [SignalsTestHost.BarClosed(other[signalBar]), SignalsTestHost.BarClosed(test[signalBar])];
         await Assert.ThrowsAsync<InvalidOperationException>(() => host.DeliverRunAsync(run));
@@ -187,10 +194,12 @@ public sealed class BarProcessingTests
         Assert.Equal(0, host.Get<StrategyEngines>().Count);
         Assert.Equal(2 * signalBar, await host.CountAsync("SELECT count(*) FROM signals.bars"));
         Assert.Empty(await host.StoredSignalsAsync());
+        Assert.Equal(0, counted.Of("signals.bars.processed") + counted.Of("signals.generated"));
 
         Assert.Equal(DeliveryOutcome.Success, await host.DeliverRunAsync(run));
         Assert.Equal(expected, Assert.Single(await host.StoredSignalsAsync()));
         Assert.Equal(2 * (signalBar + 1), await host.CountAsync("SELECT count(*) FROM signals.bars"));
+        Assert.Equal((2, 1), (counted.Of("signals.bars.processed"), counted.Of("signals.generated")));
     }
 
     [Fact]
@@ -245,5 +254,30 @@ public sealed class BarProcessingTests
         Assert.Equal(DeliveryOutcome.Drop, await host.DeliverAsync(valid with { Id = "t3", Data = JsonSerializer.SerializeToElement(new { symbol = "TEST", timeframe = "H1" }) }));
         Assert.Equal(DeliveryOutcome.Drop, await host.DeliverAsync(valid with { Id = "t4", Data = JsonSerializer.SerializeToElement(new { symbol = "TEST", timeframe = "H1", openTime = Start.AddMinutes(1), open = 1, high = 1, low = 1, close = 1, volume = 1 }) }));
         Assert.Equal(0, await host.CountAsync("SELECT count(*) FROM signals.bars"));
+    }
+
+    /// <summary>What one host's signals meter counts: test classes run in parallel, each host with a meter of its own.</summary>
+    private sealed class CountedBars : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentDictionary<string, long> _counted = new();
+
+        public CountedBars(SignalsMetrics metrics)
+        {
+            var meter = metrics.BarsProcessed.Meter;
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _counted.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
+            _listener.Start();
+        }
+
+        public long Of(string name) => _counted.GetValueOrDefault(name);
+
+        public void Dispose() => _listener.Dispose();
     }
 }

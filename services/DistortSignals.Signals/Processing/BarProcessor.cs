@@ -78,6 +78,7 @@ internal sealed partial class BarProcessor(
         var latestStored = await SignalStore.LockSymbolsAndStoreBarsAsync(transaction, [.. used.Select(b => b.Bar)], cancellationToken);
         var signals = new List<(Signal Signal, IReadOnlyList<string> Accounts)>();
         var touched = new List<(IReadOnlyList<TradingStrategyResource> Strategies, string Symbol)>();
+        var ignored = 0;
         try
         {
             for (var i = 0; i < used.Count; i++)
@@ -85,7 +86,7 @@ internal sealed partial class BarProcessor(
                 var (bar, strategies) = used[i];
                 if (bar.OpenTime <= latestStored[i])
                 {
-                    metrics.BarsIgnored.Add(1);
+                    ignored++;
                     continue;
                 }
 
@@ -97,8 +98,6 @@ internal sealed partial class BarProcessor(
                 {
                     signals.Add((signal, running.First(s => s.Name == signal.Strategy).Spec.Accounts));
                 }
-
-                metrics.BarsProcessed.Add(1);
             }
 
             if (signals.Count > 0)
@@ -124,6 +123,9 @@ internal sealed partial class BarProcessor(
             throw;
         }
 
+        // Counted once the work is done: a run that fails counts nothing, and its bars count when they go again.
+        metrics.BarsIgnored.Add(ignored);
+        metrics.BarsProcessed.Add(touched.Count);
         foreach (var (signal, _) in signals)
         {
             metrics.SignalsGenerated.Add(1, new KeyValuePair<string, object?>("strategy", signal.Strategy));
