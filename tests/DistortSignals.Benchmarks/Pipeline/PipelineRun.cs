@@ -279,7 +279,7 @@ internal static class PipelineRun
             $"  deliveries retried {dispatcherTo.Retried - dispatcherFrom.Retried}, dead-lettered {dispatcherTo.DeadLettered - dispatcherFrom.DeadLettered}; runs done again one delivery at a time {dispatcherTo.Redone - dispatcherFrom.Redone}"));
         var longest = gcPauses.Pauses.Where(p => p.At >= measuredSinceUtc).OrderByDescending(p => p.Length).Take(5);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  longest GC pauses, at seconds into the measured time: {string.Join("; ", longest.Select(p => $"{p.Length.TotalMilliseconds:F1} ms at {(p.At - measuredSinceUtc).TotalSeconds:F0} s"))}"));
+            $"  longest GC pauses, at seconds into the measured time: {string.Join("; ", longest.Select(p => p.Describe(measuredSinceUtc)))}"));
     }
 
     private static async Task ReceiveAsync(
