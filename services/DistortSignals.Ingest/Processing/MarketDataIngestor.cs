@@ -8,6 +8,7 @@ using DistortSignals.Core.Market;
 using DistortSignals.Core.Validation;
 using DistortSignals.Platform;
 using DistortSignals.Platform.Messaging;
+using DistortSignals.Platform.Postgres;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -289,16 +290,8 @@ public sealed class MarketDataIngestor(NpgsqlDataSource database, IOutbox outbox
         {
             var store = new NpgsqlBatchCommand(
                 $"INSERT INTO {Schema}.bars (symbol, timeframe, open_time, open, high, low, close, volume, tick_count) " +
-                "SELECT * FROM unnest(@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) ON CONFLICT DO NOTHING");
-            store.Parameters.AddWithValue("symbol", closed.Select(b => b.Symbol).ToArray());
-            store.Parameters.AddWithValue("timeframe", closed.Select(b => b.Timeframe.ToString()).ToArray());
-            store.Parameters.AddWithValue("time", closed.Select(b => b.OpenTime).ToArray());
-            store.Parameters.AddWithValue("open", closed.Select(b => b.Open).ToArray());
-            store.Parameters.AddWithValue("high", closed.Select(b => b.High).ToArray());
-            store.Parameters.AddWithValue("low", closed.Select(b => b.Low).ToArray());
-            store.Parameters.AddWithValue("close", closed.Select(b => b.Close).ToArray());
-            store.Parameters.AddWithValue("volume", closed.Select(b => b.Volume).ToArray());
-            store.Parameters.AddWithValue("ticks", closed.Select(b => b.TickCount).ToArray());
+                $"SELECT * FROM {BarColumns.Unnest} ON CONFLICT DO NOTHING");
+            BarColumns.AddTo(store.Parameters, closed);
             batch.BatchCommands.Add(store);
             outbox.AddTo(batch, Schema, Topics.Bars, [.. closed.Select(bar => CloudEvent.Create(BarEventId(bar), "ingest", Topics.Events.BarClosed, bar.Symbol, bar.CloseTime, bar))]);
             Activity.Current?.AddTag("bars.closed", closed.Count);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DistortSignals.Core.Market;
 using DistortSignals.Core.Strategies;
 using DistortSignals.Platform;
+using DistortSignals.Platform.Postgres;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -37,7 +38,7 @@ public sealed class SignalStore(NpgsqlDataSource database)
         await using var command = Command(transaction, $"""
             SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('signals:' || s, 0) AS k FROM unnest(@symbol) AS s ORDER BY 1) AS locks;
             WITH given AS (
-                SELECT * FROM unnest(@symbol, @timeframe, @time, @open, @high, @low, @close, @volume, @ticks) WITH ORDINALITY
+                SELECT * FROM {BarColumns.Unnest} WITH ORDINALITY
                     AS b(symbol, timeframe, open_time, open, high, low, close, volume, tick_count, n)),
             latest AS (
                 SELECT k.symbol, k.timeframe, (SELECT max(open_time) FROM {Schema}.bars s WHERE s.symbol = k.symbol AND s.timeframe = k.timeframe) AS open_time
@@ -53,15 +54,7 @@ public sealed class SignalStore(NpgsqlDataSource database)
                 ON CONFLICT DO NOTHING)
             SELECT before FROM ordered ORDER BY n
             """);
-        command.Parameters.AddWithValue("symbol", bars.Select(b => b.Symbol).ToArray());
-        command.Parameters.AddWithValue("timeframe", bars.Select(b => b.Timeframe.ToString()).ToArray());
-        command.Parameters.AddWithValue("time", bars.Select(b => b.OpenTime).ToArray());
-        command.Parameters.AddWithValue("open", bars.Select(b => b.Open).ToArray());
-        command.Parameters.AddWithValue("high", bars.Select(b => b.High).ToArray());
-        command.Parameters.AddWithValue("low", bars.Select(b => b.Low).ToArray());
-        command.Parameters.AddWithValue("close", bars.Select(b => b.Close).ToArray());
-        command.Parameters.AddWithValue("volume", bars.Select(b => b.Volume).ToArray());
-        command.Parameters.AddWithValue("ticks", bars.Select(b => b.TickCount).ToArray());
+        BarColumns.AddTo(command.Parameters, bars);
         var before = new DateTimeOffset[bars.Count];
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken);
